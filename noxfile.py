@@ -1,0 +1,87 @@
+"""Test sessions: one per PyG release, real wheels from the package index.
+
+    nox                     # lint, Python 3.8, and the tests on every release
+    nox -s "tests(pyg='2.5.2')"
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+from typing import Optional
+
+import nox
+
+nox.options.sessions = ["lint", "py38", "tests"]
+nox.options.reuse_existing_virtualenvs = False
+
+# The affected releases, the fixed reference, the era before the generator,
+# and the releases a service upgrades to.
+RELEASES = ["2.4.0", "2.5.0", "2.5.1", "2.5.2", "2.5.3", "2.6.1", "2.7.0", "2.8.1"]
+# A CPU build that lies on this machine's disk; anything looser downloads a
+# multi-GB CUDA build.
+TORCH = "torch==2.13.0"
+PYTHON = "3.11"
+
+
+def _python(version: str) -> Optional[str]:
+    """An interpreter for ``version``, also where pyenv has it but not on PATH."""
+    pattern = os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")
+    for candidate in [shutil.which("python" + version), *sorted(glob.glob(pattern))]:
+        if candidate and subprocess.run([candidate, "--version"], check=False,
+                                        capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("pyg", RELEASES)
+def tests(session: nox.Session, pyg: str) -> None:
+    session.install(TORCH)
+    session.install(f"torch-geometric=={pyg}")
+    session.install(".", "pytest")
+    session.run("pytest", *(session.posargs or ["-q", "-p", "no:cacheprovider"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    # mypy 1.14 is the last release that checks against Python 3.8; wrapt is
+    # left out on purpose (its stubs describe Python >= 3.10 only).
+    session.install("ruff==0.17.6", "mypy==1.14.1", "packaging")
+    session.run("ruff", "check", "shim", "tests", "noxfile.py")
+    session.run("mypy")
+
+
+@nox.session(python=_python("3.8") or "3.8")
+def py38(session: nox.Session) -> None:
+    """The oldest Python a legacy service may run: the package imports and detects."""
+    # PyG's metadata without torch: enough for detection, which never imports it.
+    session.install(".", "pytest")
+    session.install("--no-deps", "torch-geometric==2.5.2")
+    session.run("python", "-m", "compileall", "-q", "shim/pyg_jit_shim")
+    session.run("pytest", "-q", "-p", "no:cacheprovider",
+                "tests/common/test_settings.py", "tests/common/test_detect.py")
+
+
+
+DEMO = r"""
+import os, torch, warnings
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+import pyg_jit_shim
+from torch_geometric.nn import GCNConv
+print("PyG", pyg_jit_shim.status().pyg_version, "shim:", pyg_jit_shim.status().verdict)
+conv = GCNConv(16, 16)
+try:
+    torch.jit.script(conv)
+    print("torch.jit.script(GCNConv): ok")
+except Exception as error:
+    print("torch.jit.script(GCNConv) failed:", str(error).strip().splitlines()[0])
+"""
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """PyG 2.5.2 scripting GCNConv without the shim, then with it."""
+    session.install(TORCH, "torch-geometric==2.5.2", ".")
+    session.run("python", "-c", DEMO, env={"PYG_JIT_SHIM": "off"})
+    session.run("python", "-c", DEMO)

@@ -1,0 +1,194 @@
+"""Generated modules, built in memory.
+
+PyG writes each generated module to a file and imports it from there. Here the
+source never touches a disk: it is compiled under a name that cannot clash with
+a real file, and handed to ``inspect``, tracebacks and TorchScript through the
+module's loader and ``linecache``, the way ``importlib`` does for any module
+whose source a loader provides. A module enters ``sys.modules`` only once it
+has executed and defines what its caller needs, and never under a name that
+another source holds.
+"""
+
+import importlib.machinery
+import linecache
+import sys
+import threading
+from types import ModuleType, TracebackType
+from typing import Any, Dict, Mapping, Optional, Sequence, Set
+
+from . import dump
+from .report import ShimError, describe
+
+# Serializes name choice and registration; never held while code executes, so
+# it cannot deadlock with the import lock of a module the generated code imports.
+LOCK = threading.RLock()
+_reserved: Set[str] = set()
+_shared: Dict[str, ModuleType] = {}
+
+FILENAME_PREFIX = "<pyg_jit_shim>/"
+_SUFFIXES = ("_propagate", "_edge_updater")
+
+
+class GeneratedCodeError(ShimError):
+    """The rendered source does not compile, fails to execute, or lacks a name."""
+
+    def __init__(self, module_name: str, cause: str, line: Optional[int], text: str) -> None:
+        where = ""
+        if line is not None:
+            where = f" at generated line {line}: {text.strip()!r}"
+        super().__init__(f"{cause}{where} (module {module_name})")
+        self.module_name = module_name
+        self.line = line
+
+
+class _SourceLoader:
+    """Gives the generated source to whoever asks the module's loader for it."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+
+    def get_source(self, fullname: str) -> str:
+        return self._source
+
+    def is_package(self, fullname: str) -> bool:
+        return False
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        code = compile(self._source, module.__file__ or "", "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+
+
+def filename_for(name: str) -> str:
+    return FILENAME_PREFIX + name + ".py"
+
+
+def _alternative(name: str, attempt: int) -> str:
+    # Keep PyG's "<module>_<Class>" prefix and "_propagate" suffix: PyG and the
+    # shim recognise a generated method by them.
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            return f"{name[: -len(suffix)]}_{attempt}{suffix}"
+    return f"{name}_{attempt}"
+
+
+def _reserve(name: str) -> str:
+    with LOCK:
+        candidate, attempt = name, 1
+        while candidate in sys.modules or candidate in _reserved:
+            attempt += 1
+            candidate = _alternative(name, attempt)
+        _reserved.add(candidate)
+        return candidate
+
+
+def _failing_line(tb: Optional[TracebackType], filename: str) -> Optional[int]:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _line(source: str, number: Optional[int]) -> str:
+    lines = source.splitlines()
+    if number is None or not 1 <= number <= len(lines):
+        return ""
+    return lines[number - 1]
+
+
+def compile_module(
+    name: str,
+    source: str,
+    required: Sequence[str],
+    namespace: Optional[Mapping[str, Any]] = None,
+) -> ModuleType:
+    """Executes ``source`` as a fresh module that is not yet registered.
+
+    The module's name is reserved until :func:`register` or :func:`discard`.
+    """
+    final = _reserve(name)
+    filename = filename_for(final)
+    loader: Any = _SourceLoader(source)
+    spec = importlib.machinery.ModuleSpec(final, loader, origin=filename)
+    module = ModuleType(final)
+    module.__dict__.update(namespace or {})
+    module.__spec__ = spec
+    module.__loader__ = loader
+    module.__file__ = filename
+    module.__package__ = spec.parent
+    try:
+        try:
+            loader.exec_module(module)
+        except SyntaxError as error:
+            raise GeneratedCodeError(
+                final, f"does not compile: SyntaxError: {error.msg}",
+                error.lineno, _line(source, error.lineno),
+            ) from error
+        except Exception as error:
+            line = _failing_line(error.__traceback__, filename)
+            raise GeneratedCodeError(
+                final, f"fails to execute: {describe(error)}", line, _line(source, line)
+            ) from error
+        missing = [attr for attr in required if attr not in module.__dict__]
+        if missing:
+            raise GeneratedCodeError(
+                final, "defines no {}".format(", ".join(missing)),
+                None, "",
+            )
+    except BaseException:
+        discard(module)
+        raise
+    return module
+
+
+def source_of(module: ModuleType) -> str:
+    source: str = module.__loader__.get_source(module.__name__)  # type: ignore[union-attr]
+    return source
+
+
+def _register_locked(module: ModuleType) -> None:
+    source = source_of(module)
+    filename = module.__file__ or ""
+    # mtime None: linecache.checkcache() keeps the entry, as for any source
+    # that came from a loader rather than a file.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    sys.modules[module.__name__] = module
+    _reserved.discard(module.__name__)
+
+
+def register(module: ModuleType) -> None:
+    with LOCK:
+        _register_locked(module)
+    dump.write(module.__name__, source_of(module))
+
+
+def discard(module: ModuleType) -> None:
+    with LOCK:
+        _reserved.discard(module.__name__)
+
+
+def shared_module(name: str, source: str, required: Sequence[str]) -> ModuleType:
+    """The one registered module for ``source``, built on first request.
+
+    For sources that depend on nothing but fixed imports (``Sequential``):
+    identical ones share a module, so a process that builds thousands of equal
+    models holds one module, not thousands.
+    """
+    with LOCK:
+        existing = _shared.get(source)
+    if existing is not None:
+        return existing
+    module = compile_module(name, source, required)
+    with LOCK:
+        existing = _shared.get(source)
+        if existing is not None:
+            discard(module)
+            return existing
+        _shared[source] = module
+        _register_locked(module)
+    dump.write(module.__name__, source)
+    return module

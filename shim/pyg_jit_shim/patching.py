@@ -1,0 +1,56 @@
+"""Replacing attributes of PyG's objects so that they can be put back."""
+
+import inspect
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple
+
+from .targets import PyG
+
+_MISSING = object()
+
+
+def parameter_names(function: Any) -> Tuple[str, ...]:
+    """The parameter names of ``function``; empty if it is not a function."""
+    try:
+        return tuple(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+class Recorder:
+    """Remembers every attribute a patch replaces, to restore PyG's own."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._changes: List[Tuple[Any, str, Any]] = []
+
+    def replace(self, owner: Any, attribute: str, value: Any) -> None:
+        # vars(), not getattr(): a class's own entry (function, property), not
+        # one inherited or bound.
+        original = vars(owner).get(attribute, _MISSING)
+        setattr(owner, attribute, value)
+        self._changes.append((owner, attribute, original))
+
+    def wrap(self, owner: Any, attribute: str, wrapper: Callable[..., Any]) -> Any:
+        import wrapt
+
+        wrapped = wrapt.FunctionWrapper(vars(owner)[attribute], wrapper)
+        self.replace(owner, attribute, wrapped)
+        return wrapped
+
+    def undo(self) -> None:
+        while self._changes:
+            owner, attribute, original = self._changes.pop()
+            if original is _MISSING:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+
+
+class Context(NamedTuple):
+    strict: bool
+
+
+class Implementation(NamedTuple):
+    # Why the target does not look as this patch expects, or None if it fits.
+    check: Callable[[PyG], Optional[str]]
+    apply: Callable[[PyG, Recorder, Context], None]

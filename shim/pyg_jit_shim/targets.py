@@ -1,0 +1,43 @@
+"""The PyG objects the patches change, looked up once PyG is imported."""
+
+import importlib
+import os
+from types import ModuleType
+from typing import Any, NamedTuple
+
+TEMPLATE = "torch_geometric.template"
+MESSAGE_PASSING = "torch_geometric.nn.conv.message_passing"
+SEQUENTIAL = "torch_geometric.nn.sequential"
+INSPECTOR = "torch_geometric.inspector"
+
+
+class PyG(NamedTuple):
+    template: ModuleType
+    message_passing: ModuleType
+    sequential: ModuleType
+    inspector: ModuleType
+    MessagePassing: Any
+    Inspector: Any
+    Module: Any  # torch.nn.Module
+
+
+def load() -> PyG:
+    """Imports the modules; called after ``torch_geometric`` itself is imported."""
+    message_passing = importlib.import_module(MESSAGE_PASSING)
+    inspector = importlib.import_module(INSPECTOR)
+    import torch
+
+    return PyG(
+        template=importlib.import_module(TEMPLATE),
+        message_passing=message_passing,
+        sequential=importlib.import_module(SEQUENTIAL),
+        inspector=inspector,
+        MessagePassing=getattr(message_passing, "MessagePassing", None),
+        Inspector=getattr(inspector, "Inspector", None),
+        Module=torch.nn.Module,
+    )
+
+
+def directory_of(module: ModuleType) -> str:
+    """Where a PyG module's templates lie beside it."""
+    return os.path.dirname(os.path.realpath(module.__file__ or ""))

@@ -1,0 +1,94 @@
+"""Every import order a service may have, each in a fresh interpreter."""
+
+import json
+
+from tests.helpers import environment, last_json, run_python
+from tests.probes import DESCRIBE, IDENTITIES, SCRIPT_GCN
+
+
+def _describe(prelude: str, **env: str) -> dict:
+    result = run_python(prelude + "\n" + SCRIPT_GCN + DESCRIBE.replace(
+        'print(json.dumps(report))',
+        'report["scripted"] = scripted\nprint(json.dumps(report))'), env=environment(**env))
+    return last_json(result)
+
+
+def _assert_patched(report: dict) -> None:
+    assert report["verdict"] == "patched"
+    assert report["scripted"] is True
+    assert report["generator_wraps"] == 1
+    assert report["innermost_is_pygs"]
+    assert report["bindings_agree"]
+    assert report["init_wraps"] == 1
+
+
+def test_shim_first() -> None:
+    _assert_patched(_describe("import pyg_jit_shim\nimport torch_geometric"))
+
+
+def test_pyg_first() -> None:
+    _assert_patched(_describe("import torch_geometric\nimport pyg_jit_shim"))
+
+
+def test_pyg_submodule_first() -> None:
+    _assert_patched(_describe(
+        "from torch_geometric.nn.conv import MessagePassing\nimport pyg_jit_shim"))
+
+
+def test_shim_twice_patches_once() -> None:
+    _assert_patched(_describe(
+        "import importlib, pyg_jit_shim\n"
+        "importlib.reload(pyg_jit_shim)\n"
+        "import torch_geometric\n"
+        "importlib.reload(pyg_jit_shim)\n"
+        "pyg_jit_shim.patch(); pyg_jit_shim.patch()"))
+
+
+def test_off_touches_nothing() -> None:
+    report = _describe("import pyg_jit_shim\nimport torch_geometric", PYG_JIT_SHIM="off")
+    assert report["verdict"] == "disabled"
+    assert report["generator_is_pygs"] and report["bindings_agree"]
+    assert report["init_is_plain"]
+    assert not report["wrapt_imported"]
+
+
+def test_unpatch_restores_every_object_and_patch_reapplies() -> None:
+    code = IDENTITIES + """
+import json
+import torch_geometric
+before = identities()
+import pyg_jit_shim
+patched = identities()
+pyg_jit_shim.unpatch()
+after = identities()
+verdict_after = pyg_jit_shim.status().verdict
+pyg_jit_shim.patch()
+again = identities()
+print(json.dumps([before, patched, after, verdict_after, again,
+                  pyg_jit_shim.status().verdict]))
+"""
+    before, patched, after, verdict_after, again, verdict_again = last_json(run_python(code))
+    changed = {name for name in before if before[name] != patched[name]}
+    assert {"template.module_from_template", "message_passing.module_from_template",
+            "sequential.module_from_template", "MessagePassing.__init__",
+            "MessagePassing.explain", "MessagePassing.decomposed_layers"} <= changed
+    assert after == before
+    assert verdict_after == "unpatched"
+    assert {name for name in before if before[name] != again[name]} == changed
+    assert verdict_again == "patched"
+
+
+def test_unpatch_before_pyg_is_imported_leaves_it_alone() -> None:
+    report = _describe("import pyg_jit_shim\npyg_jit_shim.unpatch()\nimport torch_geometric")
+    assert report["verdict"] == "unpatched"
+    assert report["generator_is_pygs"] and report["init_is_plain"]
+
+
+def test_status_is_json_ready() -> None:
+    result = run_python("""
+        import json, pyg_jit_shim, torch_geometric
+        print(json.dumps(pyg_jit_shim.status().as_dict()))
+    """)
+    status = json.loads(result.stdout.strip().splitlines()[-1])
+    assert status["verdict"] == "patched"
+    assert status["mode"] == "auto"

@@ -1,0 +1,34 @@
+"""status() on an affected release, checked against the release notes."""
+
+import torch_geometric  # noqa: F401  (the repairs apply once PyG is imported)
+
+import pyg_jit_shim
+from pyg_jit_shim.fixes import FIXES
+from tests.helpers import PYG
+
+# From CONTEXT.md, release by release; beyond 2.5.3's own fixes, the shim also
+# repairs what 2.5.3 still gets wrong (files, half-built and shared modules).
+EXPECTED = {
+    "2.5.0": {"parent-imports", "comment-calls"},
+    "2.5.1": {"unreadable-source"},
+    "2.5.2": {"layer-imports"},
+}
+EVERY_AFFECTED = {
+    "in-memory-modules", "complete-modules", "unique-modules", "custom-propagate",
+    "load-compat", "loud-failures",
+}
+
+
+def test_patched_with_this_releases_fixes() -> None:
+    status = pyg_jit_shim.status()
+    assert status.verdict == "patched"
+    assert status.pyg_version == PYG
+    assert status.mode == "auto"
+    assert status.skipped == ()
+    assert set(status.fixes) == EXPECTED[PYG] | EVERY_AFFECTED
+
+
+def test_every_fix_names_its_upstream_reference_and_patches() -> None:
+    for fix in FIXES:
+        assert fix.upstream and fix.summary and fix.patches
+        assert set(fix.releases) <= {"2.5.0", "2.5.1", "2.5.2"}

@@ -1,0 +1,1 @@
+"""Layers written the way users write them, one situation per module."""

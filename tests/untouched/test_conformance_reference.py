@@ -1,0 +1,42 @@
+"""The conformance table on releases the shim leaves alone.
+
+On 2.5.3 the table must reproduce its own recording (the expectation the
+affected releases are held to). On every untouched release, the shim being
+imported must not change a single status or output.
+"""
+
+from typing import Dict
+
+from pyg_jit_shim import conformance
+from tests.helpers import PYG, environment, last_json, run_python
+
+EXPECTED: Dict[str, str] = conformance.load_expected()
+
+TABLE_WITHOUT_SHIM = """
+import json
+from importlib import util
+spec = util.find_spec("pyg_jit_shim.conformance")
+# Loaded from its file: the package __init__ (which activates the shim) never runs.
+module = util.module_from_spec(spec)
+import sys
+sys.modules["_conformance"] = module
+spec.loader.exec_module(module)
+print(json.dumps([list(r) for r in module.run_all()]))
+"""
+
+
+def test_table_with_and_without_the_shim_is_identical() -> None:
+    import torch_geometric  # noqa: F401  (with the shim imported first, by conftest)
+
+    with_shim = [list(result) for result in conformance.run_all()]
+    without = last_json(run_python(TABLE_WITHOUT_SHIM, env=environment()))
+    assert with_shim == without
+    if PYG == "2.5.3":
+        assert {name: status for name, status, _, _ in with_shim} == EXPECTED
+
+
+def test_table_has_a_case_for_every_2_5_3_layer() -> None:
+    assert "no-case" not in EXPECTED.values()
+    assert sorted(set(EXPECTED) - set(conformance.case_names())) == []
+    if PYG == "2.5.3":
+        assert sorted(conformance.layer_names()) == sorted(EXPECTED)
