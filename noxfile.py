@@ -52,7 +52,8 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session(python=_python("3.8") or "3.8")
+# venv, not virtualenv: current virtualenv no longer seeds Python 3.8.
+@nox.session(python=_python("3.8") or "3.8", venv_backend="venv")
 def py38(session: nox.Session) -> None:
     """The oldest Python a legacy service may run: the package imports and detects."""
     # PyG's metadata without torch: enough for detection, which never imports it.

@@ -198,8 +198,8 @@ def _patch_loaded(module: Any) -> None:
     elif record.skipped:
         _set(PARTIAL, "some patches did not fit this build", record.fixes, record.skipped)
     else:
-        _set(PATCHED, f"torch_geometric {release.version} repaired to behave as 2.5.3",
-             record.fixes)
+        repaired = f"torch_geometric {release.version} repaired to behave as 2.5.3"
+        _set(PATCHED, f"{release.note}; {repaired}" if release.note else repaired, record.fixes)
 
 
 def status() -> Status:

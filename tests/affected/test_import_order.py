@@ -69,9 +69,10 @@ print(json.dumps([before, patched, after, verdict_after, again,
 """
     before, patched, after, verdict_after, again, verdict_again = last_json(run_python(code))
     changed = {name for name in before if before[name] != patched[name]}
-    assert {"template.module_from_template", "message_passing.module_from_template",
-            "sequential.module_from_template", "MessagePassing.__init__",
-            "MessagePassing.explain", "MessagePassing.decomposed_layers"} <= changed
+    mp = "torch_geometric.nn.conv.message_passing."
+    assert {"torch_geometric.template.module_from_template", mp + "module_from_template",
+            "torch_geometric.nn.sequential.module_from_template", mp + "MessagePassing.__init__",
+            mp + "MessagePassing.explain", mp + "MessagePassing.decomposed_layers"} <= changed
     assert after == before
     assert verdict_after == "unpatched"
     assert {name for name in before if before[name] != again[name]} == changed

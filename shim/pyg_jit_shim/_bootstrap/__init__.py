@@ -1,0 +1,1 @@
+"""Holds the ``sitecustomize`` that ``pyg-jit-shim run`` puts on PYTHONPATH."""
