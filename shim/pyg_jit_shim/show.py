@@ -76,11 +76,11 @@ def _sources(cls: type) -> Tuple[List[Tuple[str, str]], List[str]]:
 
 def show(target: str) -> int:
     try:
-        import torch_geometric
-
         import pyg_jit_shim
 
         cls = _load(target)
+        import torch_geometric
+
         if not hasattr(torch_geometric, "template"):
             raise _Refusal(f"torch_geometric {torch_geometric.__version__} has no template "
                            "generator (it predates 2.5.0); nothing is generated")

@@ -93,3 +93,27 @@ def test_status_is_json_ready() -> None:
     status = json.loads(result.stdout.strip().splitlines()[-1])
     assert status["verdict"] == "patched"
     assert status["mode"] == "auto"
+
+
+def test_layers_built_before_the_shim_are_named_and_repaired() -> None:
+    result = run_python("""
+        import json, torch
+        from torch_geometric.nn import GCNConv
+        from tests.layers.custom_propagate import OwnPropagate
+        early = GCNConv(4, 4), OwnPropagate()  # PyG's own generator handles these
+        import pyg_jit_shim
+        x = torch.randn(5, 4)
+        edge_index = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]])
+        summed = torch.zeros_like(x).index_add_(0, edge_index[1], x[edge_index[0]])
+        doubled = bool(torch.allclose(OwnPropagate()(x, edge_index), 2 * summed))
+        try:
+            torch.jit.script(GCNConv(4, 4))  # built after: as with the shim first
+            scripted = True
+        except Exception as error:
+            scripted = repr(error)
+        print(json.dumps([doubled, scripted]))
+    """)
+    assert last_json(result) == [True, True]
+    (warning,) = [line for line in result.stderr.splitlines() if "built before" in line]
+    assert "torch_geometric.nn.conv.gcn_conv.GCNConv" in warning
+    assert "tests.layers.custom_propagate.OwnPropagate" in warning

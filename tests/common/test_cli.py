@@ -113,12 +113,17 @@ def test_run_activates_the_shim_in_an_unmodified_program(tmp_path: Path) -> None
     (own / "sitecustomize.py").write_text("MARK = 'service sitecustomize ran'\n")
     env = environment()
     env["PYTHONPATH"] = f"{own}:{env['PYTHONPATH']}"
-    for launcher in ([CONSOLE], [sys.executable, "-m", "pyg_jit_shim"]):
-        result = subprocess.run([*launcher, "run", "--", sys.executable, str(program)],
-                                cwd=str(tmp_path), env=env, capture_output=True, text=True,
-                                timeout=TIMEOUT, check=False)
-        assert result.returncode == 7, result.stderr  # the program's own exit status
-        verdict, spawned, mark = json.loads(result.stdout.strip().splitlines()[-1])
-        expected = "patched" if IS_AFFECTED else "untouched"
-        assert verdict == expected and spawned == expected
-        assert mark == "service sitecustomize ran"
+    result = subprocess.run([CONSOLE, "run", "--", sys.executable, str(program)],
+                            cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False)
+    assert result.returncode == 7, result.stderr  # the program's own exit status
+    verdict, spawned, mark = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = "patched" if IS_AFFECTED else "untouched"
+    assert verdict == expected and spawned == expected
+    assert mark == "service sitecustomize ran"
+
+
+def test_python_m_run_is_the_same_launcher() -> None:
+    result = _cli("run", "--", sys.executable, "-c",
+                  "import sys; sys.exit(3 if 'pyg_jit_shim' in sys.modules else 4)")
+    assert result.returncode == 3, result.stderr
