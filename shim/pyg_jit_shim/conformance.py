@@ -19,10 +19,16 @@ The outcome is one of :data:`STATUSES`.  The expected outcome on PyG 2.5.3
 ``expected_2_5_3.json`` next to this file; ``tests/record_expected.py``
 regenerates it.
 
+:func:`save_scripted` scripts a case the same way and saves it with
+``torch.jit.save``, inputs and eager output included; :func:`check_saved`
+loads such a file with ``torch.jit.load`` and compares, needing only torch
+(the recorded outcome on 2.5.3 is ``"jit_save_load"`` in the same file).
+
 Importing this module is cheap: ``torch`` and ``torch_geometric`` are only
 imported inside the functions that need them.
 """
 
+import io
 import json
 import math
 import re
@@ -38,20 +44,25 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
+    Union,
 )
 
 __all__ = [
     "EXPECTED_FILE",
     "STATUSES",
     "Result",
+    "ROUND_TRIP_STATUSES",
     "case_names",
+    "check_saved",
     "count_statuses",
     "expected_path",
     "format_table",
     "layer_names",
     "load_expected",
+    "load_expected_round_trip",
     "run_all",
     "run_case",
+    "save_scripted",
 ]
 
 STATUSES = (
@@ -62,6 +73,16 @@ STATUSES = (
     "build-failed",  # constructing the layer raised
     "unavailable",  # an optional dependency is missing on this machine
     "no-case",  # the installed PyG has a class this table has no case for
+)
+
+# Outcomes of torch.jit.save in the building process (save_scripted), then
+# torch.jit.load and a call in a process that needs only torch (check_saved).
+ROUND_TRIP_STATUSES = (
+    "ok",  # loaded, and the output equals the saved eager output within ATOL
+    "mismatch",  # loaded and ran, but the output differs
+    "run-failed",  # loaded, but calling the loaded module raised
+    "load-failed",  # torch.jit.load raised
+    "save-failed",  # torch.jit.save raised (save_scripted raises it; no file)
 )
 
 ATOL = 1e-6
@@ -459,8 +480,16 @@ def _compare(torch: Any, eager: Any, scripted: Any,
     return close, diff
 
 
-def _run(name: str) -> Result:
-    """Steps 1-5; exceptions of each step become that step's status."""
+# keep(scripted, args, eager output): called only when the case scripted equal.
+_Keep = Callable[[Any, Tuple[Any, ...], Any], None]
+
+
+def _run(name: str, keep: Optional[_Keep] = None) -> Result:
+    """Steps 1-5; exceptions of each step become that step's status.
+
+    ``keep`` sees the scripted module of a case that ended "scripted"; what it
+    raises is not caught here.
+    """
     builder = _CASES.get(name)
     if builder is None:
         return Result(name, "no-case",
@@ -500,6 +529,8 @@ def _run(name: str) -> Result:
     except ValueError as exc:
         return Result(name, "mismatch", _one_line(exc), None)
     if close:
+        if keep is not None:
+            keep(scripted, case.args, expected)
         return Result(name, "scripted", "", diff)
     detail = f"max abs diff {diff:.3g} > atol {ATOL:g}"
     if math.isnan(diff):
@@ -527,6 +558,78 @@ def run_case(name: str) -> Result:
             return _run(name)
         except Exception as exc:  # a bug in a case: report, do not raise
             return Result(name, "build-failed", _one_line(exc), None)
+
+
+# The inputs and the eager output travel inside the TorchScript archive.
+_SAVED_DATA = "conformance.pt"
+
+
+def save_scripted(name: str, directory: Union[str, Path]) -> Optional[Path]:
+    """Script the case ``name`` as :func:`run_case` does and save it.
+
+    Writes ``<directory>/<name>.pt`` with ``torch.jit.save``; the archive
+    also holds the case's inputs and its eager output (an extra file written
+    with ``torch.save``), so that :func:`check_saved` needs nothing but torch.
+    Returns the path, or ``None`` when the case does not end "scripted"
+    (nothing is written then). What ``torch.jit.save`` raises is raised, as
+    it would be for a user, and no file is left: ChebConv and RGATConv fail
+    so on 2.5.3 too ("strides() called on an undefined Tensor").
+    """
+    path = Path(directory) / f"{name}.pt"
+
+    def keep(scripted: Any, args: Tuple[Any, ...], expected: Any) -> None:
+        import torch
+
+        data = io.BytesIO()
+        torch.save({"args": args, "expected": expected}, data)
+        try:
+            torch.jit.save(scripted, str(path),
+                           _extra_files={_SAVED_DATA: data.getvalue()})
+        except BaseException:
+            if path.exists():
+                path.unlink()
+            raise
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = _run(name, keep=keep)
+    return path if result.status == "scripted" else None
+
+
+def check_saved(path: Union[str, Path]) -> Result:
+    """``torch.jit.load`` a file of :func:`save_scripted`, call it, compare.
+
+    Needs only torch (this module imports nothing else at import time), so
+    it runs where neither PyG nor the shim is installed. The returned
+    :class:`Result` has the file's stem as ``name`` and one of
+    :data:`ROUND_TRIP_STATUSES` but "save-failed" as ``status``; never raises
+    for a file :func:`save_scripted` wrote.
+    """
+    import torch
+
+    name = Path(path).stem
+    extra: Dict[str, Any] = {_SAVED_DATA: ""}  # torch.jit.load fills in bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            loaded = torch.jit.load(str(path), map_location="cpu",
+                                    _extra_files=extra)
+        except Exception as exc:
+            return Result(name, "load-failed", _one_line(exc), None)
+        data = torch.load(io.BytesIO(extra[_SAVED_DATA]), weights_only=True)
+        try:
+            with torch.no_grad():
+                actual = loaded(*data["args"])
+        except Exception as exc:
+            return Result(name, "run-failed", _one_line(exc), None)
+    try:
+        close, diff = _compare(torch, data["expected"], actual)
+    except ValueError as exc:
+        return Result(name, "mismatch", _one_line(exc), None)
+    if close:
+        return Result(name, "ok", "", diff)
+    return Result(name, "mismatch", f"max abs diff {diff:.3g} > atol {ATOL:g}",
+                  diff)
 
 
 def layer_names() -> List[str]:
@@ -602,3 +705,11 @@ def load_expected() -> Dict[str, str]:
     with open(expected_path(), encoding="utf-8") as f:
         data = json.load(f)
     return dict(data["cases"])
+
+
+def load_expected_round_trip() -> Dict[str, str]:
+    """Layer name -> :func:`check_saved` status on PyG 2.5.3, for every case
+    recorded "scripted" there (``"jit_save_load"`` in ``EXPECTED_FILE``)."""
+    with open(expected_path(), encoding="utf-8") as f:
+        data = json.load(f)
+    return dict(data["jit_save_load"])
