@@ -2,6 +2,7 @@
 
     nox                     # lint, Python 3.8, and the tests on every release
     nox -s "tests(pyg='2.5.2')"
+    nox -s benchmark          # ratios against PyG 2.5.3, never a pass/fail on time
 """
 
 import glob
@@ -48,7 +49,7 @@ def lint(session: nox.Session) -> None:
     # mypy 1.14 is the last release that checks against Python 3.8; wrapt is
     # left out on purpose (its stubs describe Python >= 3.10 only).
     session.install("ruff==0.17.6", "mypy==1.14.1", "packaging")
-    session.run("ruff", "check", "shim", "tests", "noxfile.py")
+    session.run("ruff", "check", "shim", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
 
 
@@ -105,3 +106,19 @@ def era(session: nox.Session) -> None:
     # confirm that 2.5.3 itself behaves so on this torch too.
     session.install("torch-geometric==2.5.3")
     session.run("python", "tests/record_expected.py", "--check")
+
+
+@nox.session(python=PYTHON)
+def benchmark(session: nox.Session) -> None:
+    """PyG 2.5.2 + shim against PyG 2.5.3, side by side; `-- --quick` for a smoke run."""
+    # This venv: PyG 2.5.2 and the shim ("no shim" is this venv with PYG_JIT_SHIM=off).
+    session.install(TORCH, "torch-geometric==2.5.2", ".")
+    # The reference: PyG 2.5.3, with the shim installed too (a no-op there).
+    reference = os.path.join(session.create_tmp(), "ref-2.5.3")
+    session.run("python", "-m", "venv", "--clear", reference)
+    reference_python = os.path.join(reference, "bin", "python")
+    session.run(reference_python, "-m", "pip", "install", "-q", TORCH,
+                "torch-geometric==2.5.3", ".", external=True)
+    session.run("python", "benchmarks/run.py",
+                "--python-shim", os.path.join(session.bin, "python"),
+                "--python-ref", reference_python, *session.posargs)
