@@ -171,6 +171,13 @@ def discard(module: ModuleType) -> None:
         _reserved.discard(module.__name__)
 
 
+def _registered(source: str) -> Optional[ModuleType]:
+    # Only while it is still what sys.modules holds under its name: pickles of
+    # its classes are looked up there.
+    module = _shared.get(source)
+    return module if module is not None and sys.modules.get(module.__name__) is module else None
+
+
 def shared_module(name: str, source: str, required: Sequence[str]) -> ModuleType:
     """The one registered module for ``source``, built on first request.
 
@@ -179,12 +186,12 @@ def shared_module(name: str, source: str, required: Sequence[str]) -> ModuleType
     models holds one module, not thousands.
     """
     with LOCK:
-        existing = _shared.get(source)
+        existing = _registered(source)
     if existing is not None:
         return existing
     module = compile_module(name, source, required)
     with LOCK:
-        existing = _shared.get(source)
+        existing = _registered(source)
         if existing is not None:
             discard(module)
             return existing

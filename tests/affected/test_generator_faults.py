@@ -53,3 +53,11 @@ def test_a_taken_name_is_never_reused_for_another_source(tmp_path: Path) -> None
     assert first.__name__ != second.__name__
     assert sys.modules[first.__name__] is first and sys.modules[second.__name__] is second
     assert again is first  # an identical source is the same module
+
+
+def test_a_module_dropped_from_sys_modules_is_built_again(tmp_path: Path) -> None:
+    path = _template(tmp_path, "value.jinja", "VALUE = {{ value }}\n")
+    first = template.module_from_template("fault_dropped", path, "unused", value=7)
+    del sys.modules[first.__name__]
+    second = template.module_from_template("fault_dropped", path, "unused", value=7)
+    assert second is not first and sys.modules[second.__name__] is second
