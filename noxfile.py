@@ -38,10 +38,12 @@ def _python(version: str) -> Optional[str]:
 @nox.session(python=PYTHON)
 @nox.parametrize("pyg", RELEASES)
 def tests(session: nox.Session, pyg: str) -> None:
-    session.install(TORCH)
-    session.install(f"torch-geometric=={pyg}")
-    session.install(".", "pytest")
-    session.run("pytest", *(session.posargs or ["-q", "-p", "no:cacheprovider"]))
+    # --no-compile: byte-compiling all of torch at install costs more than
+    # compiling, once, the part the tests import.
+    session.install("--no-compile", TORCH, f"torch-geometric=={pyg}")
+    session.install("--no-compile", ".", "pytest", "pytest-xdist")
+    # Most tests wait on fresh interpreters importing torch: one worker per core.
+    session.run("pytest", *(session.posargs or ["-q", "-p", "no:cacheprovider", "-n", "auto"]))
 
 
 @nox.session(python=PYTHON)
