@@ -39,7 +39,10 @@ def _python(version: str) -> Optional[str]:
 @nox.parametrize("pyg", RELEASES)
 def tests(session: nox.Session, pyg: str) -> None:
     # --no-compile: byte-compiling all of torch at install costs more than
-    # compiling, once, the part the tests import.
+    # compiling, once, the part the tests import. That needs bytecode writing
+    # on, also where the machine turns it off: without .pyc files every fresh
+    # interpreter compiles torch again (19 s instead of 7.5 s per import here).
+    session.env["PYTHONDONTWRITEBYTECODE"] = ""
     session.install("--no-compile", TORCH, f"torch-geometric=={pyg}")
     session.install("--no-compile", ".", "pytest", "pytest-xdist")
     # Most tests wait on fresh interpreters importing torch: one worker per core.
