@@ -7,7 +7,7 @@ import sys
 import textwrap
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 REPO = Path(__file__).resolve().parent.parent
 AFFECTED = ("2.5.0", "2.5.1", "2.5.2")
@@ -72,3 +72,59 @@ def scripted_matches(module: Any, *inputs: Any) -> float:
     scripted = torch.jit.script(module)
     with torch.no_grad():
         return float((scripted(*inputs) - module(*inputs)).abs().max())
+
+
+def save_all(conformance: Any, names: Iterable[str], directory: Union[str, Path]
+             ) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
+    """``conformance.save_scripted`` for each case: (name -> file, or None where
+    the case does not script; name -> what torch.jit.save raised)."""
+    saved: Dict[str, Optional[str]] = {}
+    failed: Dict[str, str] = {}
+    for name in names:
+        try:
+            path = conformance.save_scripted(name, directory)
+        except RuntimeError as exc:
+            failed[name] = str(exc)
+        else:
+            saved[name] = None if path is None else str(path)
+    return saved, failed
+
+
+# A fresh interpreter in which PyG, the shim and the tests are not installed,
+# as on a serving host that has only torch: a meta path finder placed first
+# refuses them. It loads conformance.py from its file (it imports only the
+# standard library and torch) and runs check_saved() on every file.
+BLOCKED = ("torch_geometric", "pyg_jit_shim", "tests")
+LOAD_WITHOUT_PYG = """
+import json, sys
+from importlib import util
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+missing = []
+for name in {blocked!r}:
+    try:
+        __import__(name)
+    except ModuleNotFoundError:
+        missing.append(name)
+spec = util.spec_from_file_location("_loader", {table!r})
+loader = util.module_from_spec(spec)
+spec.loader.exec_module(loader)
+results = [list(loader.check_saved(path)) for path in {paths!r}]
+print(json.dumps([missing, sorted(m for m in sys.modules if m.partition(".")[0] in {blocked!r}),
+                  results]))
+"""
+
+
+def load_without_pyg(table: str, paths: Sequence[str]) -> Tuple[List[str], List[str], List[Any]]:
+    """Runs ``check_saved`` of ``table`` (conformance.py) on ``paths`` where PyG,
+    the shim and the tests cannot be imported: (the blocked names that failed
+    to import, blocked modules imported anyway, one Result as a list per path)."""
+    code = LOAD_WITHOUT_PYG.format(blocked=BLOCKED, table=str(table), paths=list(paths))
+    missing, imported, results = last_json(run_python(code))
+    return missing, imported, results

@@ -51,15 +51,18 @@ compiled and they round-trip.)
 import argparse
 import importlib.util
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
+REPO = Path(__file__).resolve().parent.parent
+TABLE = REPO / "shim" / "pyg_jit_shim" / "conformance.py"
 REFERENCE = "2.5.3"
-TABLE = Path(__file__).resolve().parent.parent / "shim" / "pyg_jit_shim" / "conformance.py"
+
+sys.path.insert(0, str(REPO))  # run as a script: tests/ is sys.path[0], not the repo
+from tests.helpers import BLOCKED, load_without_pyg, save_all  # noqa: E402
 
 
 def load_table() -> Any:
@@ -77,43 +80,20 @@ def load_table() -> Any:
     return module
 
 
-# Runs in a fresh interpreter: argv[1] is conformance.py, the rest are saved files.
-LOADER = """
-import json, sys
-from importlib import util
-
-class NotInstalled:
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("torch_geometric", "pyg_jit_shim", "tests"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, NotInstalled())
-spec = util.spec_from_file_location("_loader", sys.argv[1])
-loader = util.module_from_spec(spec)
-spec.loader.exec_module(loader)  # imports only the standard library and torch
-print(json.dumps({r.name: r.status for r in map(loader.check_saved, sys.argv[2:])}))
-"""
-
-
 def save_load(conformance: Any, names: Iterable[str]) -> Dict[str, str]:
     """``name -> outcome`` of torch.jit.save here, torch.jit.load elsewhere."""
-    outcomes: Dict[str, str] = {}
     with tempfile.TemporaryDirectory() as directory:
+        saved, failed = save_all(conformance, names, directory)
+        outcomes = {name: "save-failed" for name in failed}
+        for name, error in failed.items():
+            print(f"torch.jit.save {name}: {error}".splitlines()[0])
         paths = []
-        for name in names:
-            try:
-                path = conformance.save_scripted(name, directory)
-            except Exception as exc:  # what torch.jit.save raised
-                print(f"torch.jit.save {name}: {exc}".splitlines()[0])
-                outcomes[name] = "save-failed"
-                continue
+        for name, path in saved.items():
             assert path is not None, f"{name} no longer scripts"
-            paths.append(str(path))
-        loaded = subprocess.run(
-            [sys.executable, "-c", LOADER, str(TABLE), *paths],
-            check=True, capture_output=True, text=True)
-        outcomes.update(json.loads(loaded.stdout.strip().splitlines()[-1]))
+            paths.append(path)
+        missing, imported, results = load_without_pyg(str(TABLE), paths)
+        assert missing == list(BLOCKED) and imported == [], (missing, imported)
+        outcomes.update((name, status) for name, status, _, _ in results)
     return dict(sorted(outcomes.items()))
 
 

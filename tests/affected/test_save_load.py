@@ -19,7 +19,7 @@ from torch.nn import ReLU
 from torch_geometric.nn import GCN, GATv2Conv, GCNConv, SAGEConv, Sequential
 
 from pyg_jit_shim import conformance
-from tests.helpers import graph, last_json, run_python
+from tests.helpers import graph, last_json, load_without_pyg, run_python, save_all
 
 # TorchScript's messages for the two failures that 2.5.3 has too (see
 # tests/record_expected.py for why they happen).
@@ -28,59 +28,24 @@ FAILURES = {
     "load-failed": "Type mismatch",
 }
 
-# A fresh interpreter in which PyG, the shim and the tests are not installed:
-# a meta path finder placed first refuses them. Loads every file of
-# save_scripted() with check_saved(), from conformance.py's file (it imports
-# only the standard library and torch).
-LOAD_WITHOUT_PYG = """
-import json, sys
-from importlib import util
-
-BLOCKED = ("torch_geometric", "pyg_jit_shim", "tests")
-
-class NotInstalled:
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in BLOCKED:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-        return None
-
-sys.meta_path.insert(0, NotInstalled())
-missing = []
-for name in BLOCKED:
-    try:
-        __import__(name)
-    except ModuleNotFoundError:
-        missing.append(name)
-spec = util.spec_from_file_location("_loader", {table!r})
-loader = util.module_from_spec(spec)
-spec.loader.exec_module(loader)
-results = [list(loader.check_saved(path)) for path in {paths!r}]
-print(json.dumps([missing, sorted(m for m in sys.modules if m.partition(".")[0] in BLOCKED),
-                  results]))
-"""
-
-
 def test_jit_save_then_load_without_pyg_as_on_2_5_3(tmp_path: Path) -> None:
     expected = conformance.load_expected_round_trip()
     assert sorted(expected) == sorted(
         name for name, status in conformance.load_expected().items() if status == "scripted")
     assert list(expected.values()).count("ok") >= 20
 
+    saved, failed = save_all(conformance, expected, tmp_path)
     outcomes: Dict[str, str] = {}
+    for name, error in failed.items():
+        assert FAILURES["save-failed"] in error, name
+        assert not (tmp_path / f"{name}.pt").exists(), name
+        outcomes[name] = "save-failed"
     paths: List[str] = []
-    for name in expected:
-        try:
-            path = conformance.save_scripted(name, tmp_path)
-        except RuntimeError as exc:  # what torch.jit.save raised
-            assert FAILURES["save-failed"] in str(exc), name
-            assert not (tmp_path / f"{name}.pt").exists(), name
-            outcomes[name] = "save-failed"
-            continue
+    for name, path in saved.items():
         assert path is not None, f"{name} does not script"
-        paths.append(str(path))
+        paths.append(path)
 
-    code = LOAD_WITHOUT_PYG.format(table=conformance.__file__, paths=paths)
-    missing, imported, results = last_json(run_python(code))
+    missing, imported, results = load_without_pyg(conformance.__file__, paths)
     assert missing == ["torch_geometric", "pyg_jit_shim", "tests"]
     assert imported == []
     for name, status, detail, diff in results:
