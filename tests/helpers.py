@@ -34,10 +34,12 @@ def environment(**overrides: Optional[str]) -> Dict[str, str]:
 
 
 def run_python(code: str, env: Optional[Mapping[str, str]] = None,
-               cwd: Optional[Path] = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs ``code`` in a fresh interpreter; its last stdout line may be JSON."""
+               cwd: Optional[Path] = None, check: bool = True,
+               args: Sequence[str] = ()) -> subprocess.CompletedProcess:
+    """Runs ``code`` in a fresh interpreter with ``sys.argv[1:]`` = ``args``;
+    its last stdout line may be JSON."""
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         check=False, env=dict(env) if env is not None else environment(),
         cwd=str(cwd or REPO), capture_output=True, text=True, timeout=TIMEOUT,
     )

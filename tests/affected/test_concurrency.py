@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from tests.helpers import REPO, TIMEOUT, environment, graph, last_json
+from tests.helpers import REPO, TIMEOUT, environment, graph, last_json, run_python
 
 PROCESSES = 3
 THREADS = 8
@@ -362,13 +362,7 @@ print(json.dumps(report))
 def run_sequential(shared: int, distinct: int, env: Optional[Dict[str, str]] = None
                    ) -> Dict[str, Any]:
     argument = json.dumps({"shared": shared, "distinct": distinct})
-    completed = subprocess.run(
-        [sys.executable, "-c", SEQUENTIAL, argument], env=env or environment(), cwd=str(REPO),
-        capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    if completed.returncode != 0:
-        raise AssertionError(f"subprocess failed ({completed.returncode}):\n"
-                             f"{completed.stdout[-3000:]}\n{completed.stderr[-6000:]}")
-    report: Dict[str, Any] = last_json(completed)
+    report: Dict[str, Any] = last_json(run_python(SEQUENTIAL, env=env, args=[argument]))
     return report
 
 
