@@ -416,25 +416,19 @@ def table(summary: Dict[str, Any]) -> List[str]:
     return lines
 
 
-def _layers_results(records: List[Dict[str, Any]], key: str) -> List[Dict[str, Any]]:
+def _results(records: List[Dict[str, Any]], key: str,
+             measurement: str = "layers") -> List[Dict[str, Any]]:
+    """The successful results of one measurement of one configuration."""
     return [record["result"] for record in records
-            if record["config"] == key and record["measurement"] == "layers"
+            if record["config"] == key and record["measurement"] == measurement
             and "error" not in record["result"]]
-
-
-def _first(records: List[Dict[str, Any]], key: str, measurement: str) -> Dict[str, Any]:
-    for record in records:
-        if record["config"] == key and record["measurement"] == measurement \
-                and "error" not in record["result"]:
-            return dict(record["result"])
-    return {}
 
 
 def notes(configs: Dict[str, Config], records: List[Dict[str, Any]],
           warnings: List[str]) -> List[str]:
     lines = ["", "### Environments and checks", ""]
     for key, config in configs.items():
-        layers = _layers_results(records, key)
+        layers = _results(records, key)
         sample = layers[0] if layers else {}
         versions = sample.get("versions") or {}
         shim = sample.get("shim") or sample.get("shim_after") or {}
@@ -463,10 +457,11 @@ def notes(configs: Dict[str, Config], records: List[Dict[str, Any]],
 def _import_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> List[str]:
     lines = []
     for key in ("shim", "ref", "noshim"):
-        result = _first(records, key, "import-shim")
-        if not result:
+        results = _results(records, key, "import-shim")
+        if not results:
             lines.append(f"- `import pyg_jit_shim` alone, {configs[key].label}: not measured")
             continue
+        result = results[0]
         heavy = result.get("heavy", {})
         pulled = [name for name, present in heavy.items() if present]
         lines.append("- `import pyg_jit_shim` alone, {}: verdict `{}`, {} new modules; "
@@ -485,7 +480,7 @@ def _script_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> 
     lines = []
     for key, config in configs.items():
         errors: Dict[str, str] = {}
-        for result in _layers_results(records, key):
+        for result in _results(records, key):
             errors.update(result.get("script_errors") or {})
         if errors:
             first = next(iter(errors.values()))
@@ -497,7 +492,7 @@ def _script_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> 
 
 def _check_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> List[str]:
     """Do the shim's outputs equal 2.5.3's (same seeds), and scripted equal eager?"""
-    reference = _layers_results(records, REFERENCE)
+    reference = _results(records, REFERENCE)
     if not reference:
         return []
     expected = {name: check["checksum"]
@@ -506,7 +501,7 @@ def _check_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> L
     for key in ("shim", "noshim", "ref2"):
         mismatched = set()
         differences: List[float] = []
-        for result in _layers_results(records, key):
+        for result in _results(records, key):
             for name, check in (result.get("checks") or {}).items():
                 wanted = expected.get(name)
                 if wanted is None or not math.isclose(check["checksum"], wanted,
