@@ -1,18 +1,23 @@
-"""Deciding at import whether anything needs repair, and repairing once PyG loads.
+"""Deciding whether anything needs repair, and repairing once PyG loads.
 
-Nothing here imports torch, PyG or wrapt unless the installed release is one the
-shim repairs. The patches are applied from a wrapt post-import hook on
-``torch_geometric``: at once if PyG is already imported, else right after it is.
+At ``import pyg_jit_shim`` the release is read from package metadata: a cheap
+forecast for ``status()``. The decision is taken when ``torch_geometric`` is
+imported (at once if it already is), on the ``__version__`` of the module that
+was actually imported: PyG may reach ``sys.path`` only later, a copy without
+metadata may shadow an installed release, metadata may be stale. Nothing here
+imports torch, PyG or wrapt unless the imported release is one the shim repairs.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 
-from . import detect
+from . import detect, gate
 from .report import INFO, WARNING, ShimError, describe, log
 from .settings import OFF, STRICT, Settings, read_settings
+from .watch import Watcher
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,11 +89,12 @@ class _Record:
 class _State:
     def __init__(self) -> None:
         self.settings = Settings("auto", None, None)
-        self.release: Optional[detect.Release] = None
+        self.installed = detect.Installed(None, None)  # the metadata's forecast
+        self.release: Optional[detect.Release] = None  # what the decision rests on
         self.status = Status(None, UNTOUCHED, (), (), "not activated", "auto")
-        self.wanted = False
-        self.hooked = False
-        self.lock: Any = None
+        self.wanted = False  # False after unpatch(): PyG is to be left alone
+        self.watcher: Optional[Watcher] = None
+        self.lock = threading.RLock()
 
 
 _state = _State()
@@ -96,48 +102,63 @@ _state = _State()
 
 def _set(verdict: str, reason: str, fixes: Tuple[str, ...] = (),
          skipped: Tuple[str, ...] = ()) -> None:
-    version = _state.release.version if _state.release else _state.status.pyg_version
+    release = _state.release
+    version = release.version if release else _state.installed.version
     _state.status = Status(version, verdict, fixes, skipped, reason, _state.settings.mode)
 
 
 def activate(environ: Optional[Mapping[str, str]] = None) -> Status:
-    """Runs once, at ``import pyg_jit_shim``."""
-    settings = read_settings(os.environ if environ is None else environ)
-    _state.settings = settings
-    if settings.problem:
-        log(WARNING, settings.problem)
-    if settings.mode == OFF:
-        _set(DISABLED, "PYG_JIT_SHIM=off")
+    """Runs at ``import pyg_jit_shim``."""
+    with _state.lock:
+        settings = read_settings(os.environ if environ is None else environ)
+        _state.settings = settings
+        if settings.problem:
+            log(WARNING, settings.problem)
+        _state.installed = detect.find_installed()
+        _state.release = None
+        if settings.mode == OFF:
+            _stop_watching()
+            _state.wanted = False
+            _set(DISABLED, "PYG_JIT_SHIM=off")
+            return _state.status
+        _state.wanted = True
+        _forecast(log_note=True)
+        _decide_or_watch()
         return _state.status
-    installed = detect.find_installed()
+
+
+def _forecast(log_note: bool) -> None:
+    """The status until torch_geometric is imported, from its metadata."""
+    installed = _state.installed
     if installed.problem:
-        log(WARNING, "%s; nothing is patched", installed.problem)
-        _set(UNKNOWN, installed.problem)
-        return _state.status
+        _set(UNKNOWN, f"{installed.problem}; decided when torch_geometric is imported")
+        return
     if installed.version is None:
         _set(ABSENT, "torch_geometric is not installed")
-        return _state.status
+        return
     release = detect.classify(installed.version)
     _state.release = release
-    if release.note:
+    if release.note and log_note:
         log(WARNING if release.warn else INFO, release.note)
     if release.affected is None:
         _set(UNTOUCHED, release.note or f"torch_geometric {release.version} needs no repair")
-        return _state.status
-    import threading
-
-    _state.lock = threading.RLock()
-    _state.wanted = True
-    _set(PENDING, "patches apply when torch_geometric is imported")
-    import wrapt
-
-    _state.hooked = True
-    wrapt.register_post_import_hook(_on_import, PACKAGE)
-    return _state.status
+    else:
+        _set(PENDING, "patches apply when torch_geometric is imported")
 
 
-def _same_release(metadata: str, runtime: Any) -> bool:
-    return isinstance(runtime, str) and _release(metadata) == _release(runtime)
+def _decide_or_watch() -> None:
+    module = sys.modules.get(PACKAGE)
+    if module is not None:
+        _on_import(module)
+        return
+    if _state.watcher is None:
+        _state.watcher = Watcher(PACKAGE, _on_import)
+    _state.watcher.start()
+
+
+def _stop_watching() -> None:
+    if _state.watcher is not None:
+        _state.watcher.stop()
 
 
 def _release(version: str) -> Tuple[str, ...]:
@@ -153,43 +174,85 @@ def _on_import(module: Any) -> None:
     with _state.lock:
         if not _state.wanted:
             return
+        strict = _state.settings.mode == STRICT
         try:
-            _patch_loaded(module)
-        except ShimError:
-            raise  # strict: failing the import of torch_geometric is the point
+            _decide(module, strict)
+        except ShimError as error:
+            # strict: this import fails, and so does every later attempt (the
+            # watcher stays), each with this reason.
+            _set(FAILED, str(error))
+            raise
         except Exception as error:
-            if _state.settings.mode == STRICT:
+            _set(FAILED, describe(error))
+            if strict:
                 raise
             log(WARNING, "could not patch torch_geometric %s: %s; it is left as it is",
-                _state.release.version if _state.release else "?", describe(error))
-            _set(FAILED, describe(error))
+                _state.status.pyg_version or "?", describe(error))
 
 
-def _patch_loaded(module: Any) -> None:
-    release = _state.release
-    assert release is not None and release.affected is not None
-    strict = _state.settings.mode == STRICT
+def _refuse(problem: str, strict: bool) -> None:
+    if strict:
+        raise ShimError(problem)
+    log(WARNING, "%s; nothing is patched", problem)
+    _set(UNKNOWN, problem)
+
+
+def _decide(module: Any, strict: bool) -> None:
+    """Repairs the imported torch_geometric if its own __version__ calls for it."""
+    installed = _state.installed
+    where = getattr(module, "__file__", None) or "?"
     runtime = getattr(module, "__version__", None)
-    if not _same_release(release.version, runtime):
-        problem = ("the metadata says torch_geometric {} but the imported module ({}) "
-                   "says {!r}: another copy on sys.path?".format(
-                       release.version, getattr(module, "__file__", "?"), runtime))
+    if not isinstance(runtime, str) or not runtime.strip():
+        if _state.release is not None and _state.release.affected is None:
+            return  # the metadata's "needs nothing" stands; nothing is at stake
+        _refuse(f"the imported torch_geometric ({where}) has no __version__ and its "
+                "release cannot be told from package metadata either"
+                if _state.release is None else
+                f"the metadata says torch_geometric {installed.version} but the imported "
+                f"module ({where}) has no __version__ to confirm it", strict)
+        return
+    forecast = _state.release
+    if forecast is not None and installed.version is not None and (
+            _release(installed.version) == _release(runtime)):
+        # The same release: the metadata's string says more ("2.5.2+vendor1",
+        # "2.5.2.dev0") than a __version__ that vendors rarely change.
+        release = forecast
+    else:
+        release = detect.classify(runtime)
+        if release.note:
+            log(WARNING if release.warn else INFO, release.note)
+    _state.release = release
+    if installed.version is not None and _release(installed.version) != _release(runtime):
+        problem = (f"the metadata says torch_geometric {installed.version} but the imported "
+                   f"module ({where}) says {runtime!r}: another copy on sys.path? The "
+                   "imported code decides")
         if strict:
             raise ShimError(problem)
-        log(WARNING, "%s; nothing is patched", problem)
-        _set(UNKNOWN, problem)
+        log(WARNING, problem)
+    elif installed.version is None and release.affected is not None:
+        # Not a warning: the imported code names its release, which is repaired.
+        log(INFO, "%s; the imported module (%s) says %r",
+            installed.problem or "no package metadata of torch_geometric on sys.path",
+            where, runtime)
+    if release.affected is None:
+        _set(UNTOUCHED, release.note or f"torch_geometric {release.version} needs no repair")
         return
+    _patch_loaded(release, strict)
 
+
+def _patch_loaded(release: detect.Release, strict: bool) -> None:
     from . import targets
     from .dump import configure
     from .patching import Context
     from .registry import apply_patches
 
+    assert release.affected is not None
     pyg = targets.load()
     record = vars(pyg.template).get(MARKER)
     if record is None:
         configure(_state.settings.dump_dir)
-        recorders, fixes, skipped = apply_patches(pyg, release.affected, Context(strict))
+        with gate.changing():
+            recorders, fixes, skipped = apply_patches(pyg, release.affected, Context(strict))
         record = _Record(release.affected, recorders, fixes, skipped)
         if recorders:
             setattr(pyg.template, MARKER, record)
@@ -209,30 +272,33 @@ def status() -> Status:
 
 def patch() -> Status:
     """Applies the repairs again after :func:`unpatch`; a no-op when in place."""
-    if not _state.hooked:
-        return _state.status  # nothing to repair, or switched off
     with _state.lock:
+        if _state.settings.mode == OFF:
+            return _state.status
         _state.wanted = True
-        module = sys.modules.get(PACKAGE)
-        if module is None:
-            _set(PENDING, "patches apply when torch_geometric is imported")
-        else:
-            _on_import(module)
+        if PACKAGE not in sys.modules:
+            _state.release = None
+            _forecast(log_note=False)
+        _decide_or_watch()
     return _state.status
 
 
 def unpatch() -> Status:
-    """Puts PyG's own objects back. Layer classes built meanwhile keep their
-    generated methods; classes built afterwards get PyG's own behaviour."""
-    if not _state.hooked:
-        return _state.status
+    """Puts PyG's own objects back and stops watching for torch_geometric.
+    Layer classes built meanwhile keep their generated methods; classes built
+    afterwards get PyG's own behaviour."""
     with _state.lock:
+        if _state.settings.mode == OFF:
+            return _state.status
         _state.wanted = False
+        _stop_watching()
         template = sys.modules.get("torch_geometric.template")
         record = vars(template).get(MARKER) if template is not None else None
         if record is not None:
-            for recorder in reversed(record.recorders):
-                recorder.undo()
+            with gate.changing():
+                for recorder in reversed(record.recorders):
+                    recorder.undo()
             delattr(template, MARKER)
-        _set(UNPATCHED, "unpatch() restored PyG's own objects")
+        if record is not None or _state.status.verdict in (PENDING, FAILED):
+            _set(UNPATCHED, "unpatch() restored PyG's own objects")
     return _state.status

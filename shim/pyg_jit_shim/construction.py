@@ -20,7 +20,7 @@ import sys
 import weakref
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from . import modules
+from . import gate, modules
 from .generator import render, required_names
 from .lineage import merged_namespace, module_chain
 from .patching import Context, Implementation, Recorder
@@ -50,8 +50,16 @@ def _prefix(cls: type) -> str:
     return f"{cls.__module__}_{cls.__name__}"
 
 
-def _looks_generated(method: Any, prefix: str) -> bool:
-    return str(getattr(method, "__module__", None) or "").startswith(prefix)
+def generated_for(cls: type, kind: str) -> bool:
+    """Whether ``cls`` itself holds a generated ``kind`` (by the shim or by PyG).
+
+    Decided by identity, not by module name: a name can look like another
+    class's (a class ``Conv_2`` beside a redefined ``Conv``).
+    """
+    own = vars(cls)
+    method = own.get(kind)
+    return (method is not None and own.get("_jinja_" + kind) is method
+            and own.get("_orig_" + kind) is not method)
 
 
 def star_imports(source: str, chain: List[str]) -> str:
@@ -90,8 +98,14 @@ def _private_names(chain: List[str]) -> Dict[str, Any]:
     }
 
 
+# Classes whose generation step the shim performed, across patch()/unpatch():
+# they were not "built before the shim".
+BUILT: "weakref.WeakSet[type]" = weakref.WeakSet()
+
+
 class Construction:
     def __init__(self, pyg: PyG, context: Context) -> None:
+        self.active = True
         self._base = pyg.MessagePassing
         self._roots = (object, pyg.Module, pyg.MessagePassing)
         self._directory = directory_of(pyg.message_passing)
@@ -102,12 +116,24 @@ class Construction:
 
     def __call__(self, wrapped: Any, layer: Any, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any]) -> None:
+        with gate.building():
+            if not self.active:
+                # unpatch() won while this call waited: PyG's own behaviour.
+                wrapped(*args, **kwargs)
+                return
+            self._construct(wrapped, layer, args, kwargs)
+
+    def _construct(self, wrapped: Any, layer: Any, args: Tuple[Any, ...],
+                   kwargs: Dict[str, Any]) -> None:
         kwargs = dict(kwargs)
         decomposed_layers = kwargs.pop("decomposed_layers", 1)
         state = layer.__dict__
         names = ("propagate", "edge_updater")
         kept = {name: state[name] for name in names if name in state}
-        stand_in = _StandIn(_prefix(type(layer)) + "_pyg_jit_shim")
+        # PyG's __init__ skips generation where the method's module starts with
+        # the class's prefix; PyG's own decomposed_layers setter leaves alone a
+        # method whose module ends with "_propagate".
+        stand_in = _StandIn(_prefix(type(layer)) + "_pyg_jit_shim_propagate")
         for name in names:
             state[name] = stand_in
         # PyG's own setter call then changes nothing; 2.5.3's order (generate,
@@ -134,20 +160,19 @@ class Construction:
 
     def _generate(self, layer: Any, kind: str, template: str, collect: str) -> None:
         cls = type(layer)
-        prefix = _prefix(cls)
-        if _looks_generated(getattr(layer, kind), prefix):
+        if generated_for(cls, kind):
             return
         module = failure = None
         try:
             if kind in vars(cls):
                 raise _OwnMethod()
-            module = self._build(layer, cls, prefix, kind, template, collect)
+            module = self._build(layer, cls, _prefix(cls), kind, template, collect)
         except _OwnMethod:
             pass
         except Exception as error:
             failure = error
         with modules.LOCK:
-            if _looks_generated(getattr(cls, kind), prefix):
+            if generated_for(cls, kind):
                 # Another thread built this class meanwhile.
                 if module is not None:
                     modules.discard(module)
@@ -157,11 +182,14 @@ class Construction:
             if module is None:
                 setattr(cls, "_jinja_" + kind, own)
             else:
-                modules.register(module)
+                # The module lives as long as the class: classes made in a
+                # loop and dropped do not pile up modules.
+                modules.register(module, owner=cls)
                 generated = getattr(module, kind)
                 setattr(cls, "_jinja_" + kind, generated)
                 setattr(cls, kind, generated)
                 setattr(cls, collect, getattr(module, collect))
+            BUILT.add(cls)
         if failure is not None:
             self._report(cls, kind, failure)
 
@@ -278,7 +306,8 @@ def _built_before(base: type) -> List[type]:
             continue
         seen.add(cls)
         pending.extend(cls.__subclasses__())
-        if "_orig_propagate" in vars(cls) or "_orig_edge_updater" in vars(cls):
+        built = "_orig_propagate" in vars(cls) or "_orig_edge_updater" in vars(cls)
+        if built and cls not in BUILT:
             found.append(cls)
     return found
 
@@ -331,7 +360,13 @@ def _check(pyg: PyG) -> Optional[str]:
 
 
 def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
-    recorder.wrap(pyg.MessagePassing, "__init__", Construction(pyg, context))
+    construction = Construction(pyg, context)
+    recorder.wrap(pyg.MessagePassing, "__init__", construction)
+
+    def deactivate() -> None:
+        construction.active = False
+
+    recorder.on_undo(deactivate)
     _repair_built_classes(pyg.MessagePassing)
 
 

@@ -55,11 +55,11 @@ FIXES: Tuple[Fix, ...] = (
     Fix("unique-modules", ALL, "#9371; remains in 2.5.3", ("generator",),
         "two different sources never share a module (Sequential uid collisions, "
         "redefined classes); identical Sequential sources share one"),
-    Fix("layer-imports", ("2.5.2",), "#9115", ("generator", "construction"),
+    Fix("layer-imports", ("2.5.2",), "#9115", ("construction",),
         "the generated module imports the modules of the layer and its bases "
         "(2.5.2 passes module= instead of modules=)"),
     Fix("parent-imports", ("2.5.0",), "#8968 #8973",
-        ("generator", "construction", "inspector-globals"),
+        ("construction", "inspector-globals"),
         "types from a parent class's module resolve (NameError at construction)"),
     Fix("comment-calls", ("2.5.0",), "#9044", ("inspector-comments",),
         "self.propagate(...) inside comments and docstrings is ignored"),
@@ -77,6 +77,8 @@ FIXES: Tuple[Fix, ...] = (
         "cause (raised under PYG_JIT_SHIM=strict)"),
 )
 
+# Each patch works on its own over PyG's objects, whichever others are in
+# place; `requires` names only what it cannot work without.
 PATCHES: Tuple[Patch, ...] = (
     Patch("generator", ALL, ()),
     Patch("properties", ALL, ()),
@@ -85,7 +87,7 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("inspector-source", ("2.5.0", "2.5.1"), ()),
     Patch("inspector-globals", ("2.5.0",), ()),
     Patch("inspector-comments", ("2.5.0",), ()),
-    Patch("construction", ALL, ("generator", "properties", "inspector-source")),
+    Patch("construction", ALL, ("inspector-source",)),
 )
 
 

@@ -9,12 +9,14 @@ has executed and defines what its caller needs, and never under a name that
 another source holds.
 """
 
+import gc
 import importlib.machinery
 import linecache
 import sys
 import threading
-from types import ModuleType, TracebackType
-from typing import Any, Dict, Mapping, Optional, Sequence, Set
+import weakref
+from types import FunctionType, ModuleType, TracebackType
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
 
 from . import dump
 from .report import ShimError, describe
@@ -45,10 +47,10 @@ class _SourceLoader:
     """Gives the generated source to whoever asks the module's loader for it."""
 
     def __init__(self, source: str) -> None:
-        self._source = source
+        self.source = source
 
     def get_source(self, fullname: str) -> str:
-        return self._source
+        return self.source
 
     def is_package(self, fullname: str) -> bool:
         return False
@@ -57,7 +59,7 @@ class _SourceLoader:
         return None
 
     def exec_module(self, module: ModuleType) -> None:
-        code = compile(self._source, module.__file__ or "", "exec", dont_inherit=True)
+        code = compile(self.source, module.__file__ or "", "exec", dont_inherit=True)
         exec(code, module.__dict__)
 
 
@@ -66,11 +68,14 @@ def filename_for(name: str) -> str:
 
 
 def _alternative(name: str, attempt: int) -> str:
-    # Keep PyG's "<module>_<Class>" prefix and "_propagate" suffix: PyG and the
-    # shim recognise a generated method by them.
+    # Keep PyG's "<module>_<Class>" prefix and "_propagate" suffix: PyG tells
+    # a generated method by them. The "." between them cannot occur in a class
+    # name, so "<module>_Conv.v2_propagate" never starts with the prefix of a
+    # class "Conv_v2" ("<module>_Conv_v2"); TorchScript takes the dotted name
+    # as a path of identifiers, as for any module.
     for suffix in _SUFFIXES:
         if name.endswith(suffix):
-            return f"{name[: -len(suffix)]}_{attempt}{suffix}"
+            return f"{name[: -len(suffix)]}.v{attempt}{suffix}"
     return f"{name}_{attempt}"
 
 
@@ -160,10 +165,76 @@ def _register_locked(module: ModuleType) -> None:
     _reserved.discard(module.__name__)
 
 
-def register(module: ModuleType) -> None:
+def _release(name: str, source: str) -> None:
+    """Forgets the module ``name`` built from ``source`` once the class it was
+    generated for is gone (it holds neither, so that it cannot keep them alive)."""
+    with LOCK:
+        module = sys.modules.get(name)
+        loader = getattr(module, "__loader__", None)
+        if module is not None and isinstance(loader, _SourceLoader) and loader.source is source:
+            del sys.modules[name]
+            _released.append(module)
+            if _after_collection not in gc.callbacks:
+                gc.callbacks.append(_after_collection)
+        filename = filename_for(name)
+        entry = linecache.cache.get(filename)
+        if entry is not None and len(entry) == 4 and "".join(entry[2]) == source:
+            del linecache.cache[filename]
+
+
+# A released module's functions and its namespace hold each other, so they
+# wait for a collection of the generation they were promoted to by then (often
+# the last): thousands of classes made and dropped would pile up first. Once
+# the collection that freed their class is over, a module whose functions
+# nothing else holds has its namespace emptied, which frees it at once. The
+# callback is registered only while released modules wait.
+_released: List[ModuleType] = []
+
+
+def _own_functions(namespace: Dict[str, Any]) -> List[FunctionType]:
+    return [value for value in namespace.values()
+            if isinstance(value, FunctionType) and value.__globals__ is namespace]
+
+
+def _most_references(functions: List[FunctionType]) -> int:
+    return max((sys.getrefcount(function) for function in functions), default=0)
+
+
+def _baseline() -> int:
+    # What _most_references counts for functions that only their namespace
+    # holds, measured on this interpreter rather than assumed.
+    namespace: Dict[str, Any] = {}
+    exec("def unused():\n    pass\n", namespace)
+    return _most_references(_own_functions(namespace))
+
+
+_UNHELD = _baseline()
+
+
+def _after_collection(phase: str, info: Dict[str, Any]) -> None:
+    if phase != "stop":
+        return
+    with LOCK:
+        released = list(_released)
+        del _released[:]
+        if _after_collection in gc.callbacks:
+            gc.callbacks.remove(_after_collection)
+    for module in released:
+        namespace = module.__dict__
+        if _most_references(_own_functions(namespace)) <= _UNHELD:
+            namespace.clear()
+
+
+def register(module: ModuleType, owner: Optional[type] = None) -> None:
+    """Makes ``module`` importable by name and its source readable; with
+    ``owner``, only for as long as that class lives."""
     with LOCK:
         _register_locked(module)
-    dump.write(module.__name__, source_of(module))
+    source = source_of(module)
+    if owner is not None:
+        finalizer = weakref.finalize(owner, _release, module.__name__, source)
+        finalizer.atexit = False  # nothing to tidy at shutdown
+    dump.write(module.__name__, source)
 
 
 def discard(module: ModuleType) -> None:

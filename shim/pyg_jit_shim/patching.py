@@ -22,6 +22,7 @@ class Recorder:
     def __init__(self, name: str) -> None:
         self.name = name
         self._changes: List[Tuple[Any, str, Any]] = []
+        self._on_undo: List[Callable[[], None]] = []
 
     def replace(self, owner: Any, attribute: str, value: Any) -> None:
         # vars(), not getattr(): a class's own entry (function, property), not
@@ -37,7 +38,13 @@ class Recorder:
         self.replace(owner, attribute, wrapped)
         return wrapped
 
+    def on_undo(self, callback: Callable[[], None]) -> None:
+        """``callback`` runs when the patch is undone, before PyG's objects return."""
+        self._on_undo.append(callback)
+
     def undo(self) -> None:
+        while self._on_undo:
+            self._on_undo.pop()()
         while self._changes:
             owner, attribute, original = self._changes.pop()
             if original is _MISSING:

@@ -5,6 +5,10 @@
 process that never built its class; they also store a bound ``propagate`` on
 the instance on every construction. 2.5.3 returns early when nothing changes
 and only switches ``propagate`` when the class has the attributes.
+
+A layer that PyG's own ``__init__`` is building (the construction patch is not
+in effect: skipped, or undone meanwhile) has no ``_decomposed_layers`` yet;
+its own setter is what that ``__init__`` was written for, so it gets that one.
 """
 
 from typing import Any, Optional
@@ -35,11 +39,16 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         if method is not None:
             layer.propagate = method.__get__(layer, base)
 
+    pygs_setter = vars(base)["decomposed_layers"].fset
+
     # TorchScript compiles property setters along with the module; the leading
     # is_scripting() branch is what keeps it from compiling the Python-only rest.
     def set_decomposed_layers(self: Any, decomposed_layers: int) -> None:
         if torch.jit.is_scripting():
             raise ValueError("decomposed_layers can only be set on the Python module")
+        if "_decomposed_layers" not in self.__dict__:
+            pygs_setter(self, decomposed_layers)
+            return
         if decomposed_layers == self._decomposed_layers:
             return
         self._decomposed_layers = decomposed_layers

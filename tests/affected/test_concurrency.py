@@ -207,7 +207,7 @@ for cls in built_classes:
     for kind in kinds:
         method = vars(cls).get(kind)
         owner = getattr(method, "__module__", None)
-        pattern = re.escape(prefix) + r"(_\d+)?_" + kind
+        pattern = re.escape(prefix) + r"(\.v\d+)?_" + kind
         candidates = sorted(name for name in generated if re.fullmatch(pattern, name))
         if owner not in generated:
             problems.append("%s.%s is not generated: %r" % (prefix, kind, owner))

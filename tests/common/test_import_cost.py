@@ -20,9 +20,17 @@ def _run(**env: str) -> list:
 
 def test_imports_neither_torch_nor_pyg() -> None:
     heavy, verdict = _run()
-    # wrapt is needed only to wait for torch_geometric on an affected release.
-    assert heavy == (["wrapt"] if IS_AFFECTED else [])
+    # Not even wrapt: it is imported when torch_geometric is, and only to patch it.
+    assert heavy == []
     assert verdict == ("pending" if IS_AFFECTED else "untouched")
+
+
+def test_wrapt_only_where_torch_geometric_is_patched() -> None:
+    result = run_python(IMPORTS.replace("import pyg_jit_shim\n",
+                                        "import pyg_jit_shim, torch_geometric\n"))
+    heavy, verdict = json.loads(result.stdout.strip().splitlines()[-1])
+    assert ("wrapt" in heavy) == IS_AFFECTED
+    assert verdict == ("patched" if IS_AFFECTED else "untouched")
 
 
 def test_off_imports_nothing_at_all() -> None:

@@ -1,0 +1,56 @@
+"""Keeps ``patch()``/``unpatch()`` from changing PyG's objects under a layer
+that is being built.
+
+Constructions enter side by side and never wait for each other; a change of
+the patches waits until the constructions in flight in other threads are done,
+and constructions that start meanwhile wait for the change. So each
+construction sees PyG's objects either all patched or all as PyG made them.
+"""
+
+import threading
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional
+
+_condition = threading.Condition(threading.Lock())
+_building: Dict[int, int] = {}  # thread id -> constructions it has in flight
+_changer: Optional[int] = None  # the thread changing the patches
+
+
+def _others_building(me: int) -> bool:
+    return any(count for thread, count in _building.items() if thread != me)
+
+
+@contextmanager
+def building() -> Iterator[None]:
+    me = threading.get_ident()
+    with _condition:
+        # A thread that is changing the patches may build (its own hook code).
+        while _changer is not None and _changer != me:
+            _condition.wait()
+        _building[me] = _building.get(me, 0) + 1
+    try:
+        yield
+    finally:
+        with _condition:
+            _building[me] -= 1
+            if not _building[me]:
+                del _building[me]
+            _condition.notify_all()
+
+
+@contextmanager
+def changing() -> Iterator[None]:
+    global _changer
+    me = threading.get_ident()
+    with _condition:
+        # The caller's own constructions in flight (patch() called from a
+        # layer's __init__) cannot finish first: they are not waited for.
+        while (_changer is not None and _changer != me) or _others_building(me):
+            _condition.wait()
+        outer, _changer = _changer, me
+    try:
+        yield
+    finally:
+        with _condition:
+            _changer = outer
+            _condition.notify_all()

@@ -1,0 +1,143 @@
+"""Each patch made not to fit, in realistic ways: every layer still builds and
+runs as with PyG alone, status() says what is in effect, one line says why."""
+
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Set, Tuple
+
+import pytest
+import torch
+
+from pyg_jit_shim.fixes import FIXES, PATCHES, patches_for
+from tests.faults import FAULTS, Fault
+from tests.helpers import PYG, environment, last_json, run_python
+
+# Runs every case of the conformance table eagerly and saves the outputs.
+EAGER = """
+import json, sys, torch
+{tamper}
+import pyg_jit_shim
+from pyg_jit_shim.cli import conformance
+outputs = {{name: conformance.eager_output(name) for name in conformance.case_names()}}
+torch.save(outputs, sys.argv[1])
+status = pyg_jit_shim.status()
+print(json.dumps([status.verdict, list(status.fixes), list(status.skipped)]))
+"""
+
+SKIPPED = re.compile(
+    r"pyg_jit_shim: patch '([^']+)' skipped: (.*); the fixes it carries are not in effect$")
+RELEASE_FAULTS = [fault for fault in FAULTS
+                  if fault.patch in {patch.name for patch in patches_for(PYG)}]
+
+
+def _eager(directory: Path, name: str, tamper: str = "",
+           **env: str) -> Tuple[Dict[str, Any], Any, List[str]]:
+    path = directory / f"{name}.pt"
+    code = EAGER.format(tamper="import torch_geometric\n" + tamper)
+    result = run_python(code, env=environment(**env), args=[str(path)])
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("pyg_jit_shim:")]
+    return torch.load(path, weights_only=False), last_json(result), warnings
+
+
+@pytest.fixture(scope="module")
+def pyg_alone(tmp_path_factory: Any) -> Dict[str, Any]:
+    outputs, _, _ = _eager(tmp_path_factory.mktemp("alone"), "alone", PYG_JIT_SHIM="off")
+    return outputs
+
+
+def _skipped_with_dependents(patch: str) -> Set[str]:
+    """``patch`` and every patch that needs it, directly or not, on this release."""
+    needed = {p.name: set(p.requires) for p in patches_for(PYG)}
+    skipped = {patch}
+    while True:
+        more = {name for name, requires in needed.items() if requires & skipped} - skipped
+        if not more:
+            return skipped
+        skipped |= more
+
+
+def _assert_same(outputs: Dict[str, Any], alone: Dict[str, Any]) -> None:
+    assert outputs.keys() == alone.keys()
+    for name, (status, value) in outputs.items():
+        alone_status, alone_value = alone[name]
+        assert status == alone_status, (name, value, alone_value)
+        if status == "ok":
+            torch.testing.assert_close(value, alone_value, atol=1e-6, rtol=0, msg=name)
+
+
+def test_every_patch_of_this_release_has_a_fault() -> None:
+    assert {patch.name for patch in patches_for(PYG)} == {fault.patch for fault in RELEASE_FAULTS}
+
+
+def test_the_faults_do_not_break_pyg_alone(tmp_path: Path, pyg_alone: Dict[str, Any]) -> None:
+    # The reference itself: every case builds and runs with PyG alone, and
+    # the faults are harmless to PyG (else the comparison below proves little).
+    assert [name for name, (status, _) in pyg_alone.items() if status != "ok"] == []
+    tamper = "\n".join(fault.code for fault in RELEASE_FAULTS)
+    outputs, status, _ = _eager(tmp_path, "all-off", tamper, PYG_JIT_SHIM="off")
+    assert status[0] == "disabled"
+    _assert_same(outputs, pyg_alone)
+
+
+@pytest.mark.parametrize("fault", RELEASE_FAULTS, ids=lambda fault: fault.label)
+def test_a_patch_that_does_not_fit(fault: Fault, tmp_path: Path,
+                                   pyg_alone: Dict[str, Any]) -> None:
+    outputs, (verdict, fixes, skipped), warnings = _eager(tmp_path, "fault", fault.code)
+    _assert_same(outputs, pyg_alone)
+    gone = _skipped_with_dependents(fault.patch)
+    assert verdict == "partial"
+    assert sorted(line.split(":")[0] for line in skipped) == sorted(gone)
+    expected = [fix.id for fix in FIXES
+                if PYG in fix.releases and not set(fix.patches) & gone]
+    assert fixes == expected
+    # One line per skipped patch, naming it and the reason status() gives.
+    assert sorted(_logged_skips(warnings)) == sorted(skipped)
+
+
+def _logged_skips(warnings: List[str]) -> List[str]:
+    found = []
+    for line in warnings:
+        match = SKIPPED.match(line)
+        assert match, line
+        found.append(f"{match.group(1)}: {match.group(2)}")
+    return found
+
+
+def test_every_patch_skipped_at_once(tmp_path: Path, pyg_alone: Dict[str, Any]) -> None:
+    tamper = "\n".join(fault.code for fault in RELEASE_FAULTS)
+    outputs, (verdict, fixes, skipped), warnings = _eager(tmp_path, "all", tamper)
+    _assert_same(outputs, pyg_alone)
+    assert verdict == "failed" and fixes == []
+    assert len(skipped) == len(warnings) == len(patches_for(PYG))
+
+
+# The issue's example, spelled out: the layers' own repairs hold without the
+# generator patch.
+WITHOUT_GENERATOR = {
+    "2.5.0": ["parent-imports", "comment-calls", "custom-propagate", "load-compat",
+              "loud-failures"],
+    "2.5.1": ["custom-propagate", "unreadable-source", "load-compat", "loud-failures"],
+    "2.5.2": ["layer-imports", "custom-propagate", "load-compat", "loud-failures"],
+}
+
+
+def test_a_skipped_generator_keeps_the_repairs_that_do_not_need_it() -> None:
+    result = run_python("""
+        import json, torch, torch_geometric
+        import torch_geometric.nn.conv.message_passing as mp
+        _o = mp.module_from_template
+        mp.module_from_template = lambda *a, **k: _o(*a, **k)
+        import pyg_jit_shim
+        from torch_geometric.nn import GCNConv
+        torch.jit.script(GCNConv(2, 2))
+        print(json.dumps(list(pyg_jit_shim.status().fixes)))
+    """)
+    assert last_json(result) == WITHOUT_GENERATOR[PYG]
+
+
+def test_patch_requirements_name_earlier_patches() -> None:
+    # The registry applies patches in table order: a requirement must come first.
+    seen: Set[str] = set()
+    for patch in PATCHES:
+        assert set(patch.requires) <= seen, patch.name
+        seen.add(patch.name)

@@ -1,0 +1,68 @@
+"""patch()/unpatch() from one thread while others build layers."""
+
+from tests.helpers import last_json, run_python
+
+TOGGLE = r"""
+import json, threading, torch, pyg_jit_shim
+from torch import Tensor
+from torch_geometric.nn import MessagePassing
+
+THREADS, CLASSES = 8, 12
+x = torch.randn(6, 4)
+edge_index = torch.tensor([[0, 1, 2, 3, 4, 5, 0], [1, 2, 3, 4, 5, 0, 3]])
+summed = torch.zeros_like(x).index_add_(0, edge_index[1], x[edge_index[0]])
+
+
+def fresh_class(decomposed):
+    # A new class each time: every construction runs the generation step.
+    class Fresh(MessagePassing):
+        def __init__(self):
+            super().__init__(aggr="add", decomposed_layers=decomposed)
+
+        def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+            return self.propagate(edge_index, x=x)
+
+    return Fresh
+
+
+errors, wrong, built = [], [], [0]
+start = threading.Barrier(THREADS + 1)
+done = threading.Event()
+
+
+def build(index):
+    start.wait()
+    for number in range(CLASSES):
+        try:
+            layer = fresh_class(1 + (index + number) % 2)()
+            layer.explain = False
+            if not torch.allclose(layer(x, edge_index), summed):
+                wrong.append(number)
+            built[0] += 1
+        except Exception as error:
+            errors.append(repr(error))
+
+
+threads = [threading.Thread(target=build, args=(i,)) for i in range(THREADS)]
+for thread in threads:
+    thread.start()
+start.wait()
+toggles = 0
+while any(thread.is_alive() for thread in threads):
+    pyg_jit_shim.unpatch()
+    pyg_jit_shim.patch()
+    toggles += 1
+for thread in threads:
+    thread.join()
+print(json.dumps([errors[:5], len(errors), wrong, built[0], toggles,
+                  pyg_jit_shim.status().verdict]))
+"""
+
+
+def test_toggling_while_threads_build_fresh_classes() -> None:
+    errors, count, wrong, built, toggles, verdict = last_json(run_python(TOGGLE))
+    assert (errors, count) == ([], 0)
+    assert wrong == []
+    assert built == 8 * 12
+    assert toggles > 10  # the toggling really overlapped the constructions
+    assert verdict == "patched"

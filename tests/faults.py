@@ -1,0 +1,89 @@
+"""Realistic ways in which a patch of the shim may not fit a torch_geometric.
+
+Each snippet runs in a fresh interpreter after ``import torch_geometric`` and
+before ``import pyg_jit_shim`` (which then patches at once), the way a vendor
+build or a service's own code would have changed PyG first. Each change keeps
+PyG itself working.
+"""
+
+from typing import NamedTuple, Tuple
+
+
+class Fault(NamedTuple):
+    patch: str  # the patch whose check must refuse the build
+    label: str
+    code: str
+
+
+FAULTS: Tuple[Fault, ...] = (
+    Fault("generator", "a service's own wrapper, bound where MessagePassing reads it", """
+import torch_geometric.nn.conv.message_passing as mp
+_generator = mp.module_from_template
+mp.module_from_template = lambda *args, **kwargs: _generator(*args, **kwargs)
+"""),
+    Fault("generator", "a vendor's generator with another signature, bound everywhere", """
+import torch_geometric.template as template
+import torch_geometric.nn.conv.message_passing as mp
+import torch_geometric.nn.sequential as sequential
+_generator = template.module_from_template
+def module_from_template(name, path, tmp_dirname, **kwargs):
+    return _generator(name, path, tmp_dirname, **kwargs)
+for module in (template, mp, sequential):
+    module.module_from_template = module_from_template
+"""),
+    Fault("generator", "Sequential's template missing beside its module", """
+import os, tempfile
+import torch_geometric.nn.sequential as sequential
+sequential.__file__ = os.path.join(tempfile.mkdtemp(), "sequential.py")
+"""),
+    Fault("properties", "a vendor's own descriptor for explain", """
+from torch_geometric.nn.conv.message_passing import MessagePassing
+class Explain:
+    def __init__(self, original):
+        self.original = original
+    def __get__(self, layer, owner=None):
+        return self if layer is None else self.original.__get__(layer, owner)
+    def __set__(self, layer, value):
+        self.original.__set__(layer, value)
+MessagePassing.explain = Explain(vars(MessagePassing)["explain"])
+"""),
+    Fault("construction", "a service's profiling decorator on MessagePassing.__init__", """
+import functools
+from torch_geometric.nn.conv.message_passing import MessagePassing
+def timed(init):
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        return init(self, *args, **kwargs)
+    return wrapper
+MessagePassing.__init__ = timed(MessagePassing.__init__)
+"""),
+    Fault("construction", "PyG's propagate template missing beside message_passing", """
+import os, shutil, tempfile
+import torch_geometric.nn.conv.message_passing as mp
+# A vendor layout that ships message_passing without its templates: PyG's own
+# generator then fails too, and falls back to the eager propagate().
+relocated = tempfile.mkdtemp()
+for name in ("edge_updater.jinja", "collect.jinja"):
+    shutil.copy(os.path.join(os.path.dirname(mp.__file__), name), relocated)
+mp.__file__ = os.path.join(relocated, "message_passing.py")
+"""),
+    Fault("inspector-source", "a service's wrapper around Inspector.get_source", """
+from torch_geometric.inspector import Inspector
+_get_source = Inspector.get_source
+def get_source(self, *args, **kwargs):
+    return _get_source(self, *args, **kwargs)
+Inspector.get_source = get_source
+"""),
+    Fault("inspector-globals", "a vendor's cached Inspector._globals", """
+import functools
+from torch_geometric.inspector import Inspector
+cached = functools.cached_property(vars(Inspector)["_globals"].fget)
+cached.__set_name__(Inspector, "_globals")
+Inspector._globals = cached
+"""),
+    Fault("inspector-comments", "a service's wrapper around find_parenthesis_content", """
+import torch_geometric.inspector as inspector
+_find = inspector.find_parenthesis_content
+inspector.find_parenthesis_content = lambda *args: _find(*args)
+"""),
+)
