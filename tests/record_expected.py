@@ -1,6 +1,6 @@
-"""Regenerate ``shim/pyg_jit_shim/expected_2_5_3.json`` from PyG 2.5.3.
+"""Regenerate ``shim/pyg_jit_shim/cli/expected_2_5_3.json`` from PyG 2.5.3.
 
-Runs the conformance table (``pyg_jit_shim.conformance``) on the installed
+Runs the conformance table (``pyg_jit_shim.cli.conformance``) on the installed
 PyG, which must be exactly 2.5.3, the reference release, prints the table
 and writes ``{"pyg": ..., "torch": ..., "cases": {name: status},
 "jit_save_load": {name: outcome}}`` with sorted keys next to the module::
@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = REPO / "shim" / "pyg_jit_shim" / "conformance.py"
+TABLE = REPO / "shim" / "pyg_jit_shim" / "cli" / "conformance.py"
 REFERENCE = "2.5.3"
 
 sys.path.insert(0, str(REPO))  # run as a script: tests/ is sys.path[0], not the repo

@@ -1,56 +1,8 @@
-"""``pyg-jit-shim`` / ``python -m pyg_jit_shim``: check, show, run."""
+"""``python -m pyg_jit_shim``: the same as the ``pyg-jit-shim`` command."""
 
-import argparse
 import sys
-from typing import List, NoReturn, Optional
 
-USAGE_ERROR = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    # One line a person can act on, not a usage dump.
-    def error(self, message: str) -> NoReturn:
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pyg-jit-shim", description=(
-        "Diagnose and activate pyg_jit_shim, which makes torch.jit.script work on "
-        "PyTorch Geometric 2.5.0-2.5.2 as on 2.5.3."))
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    check = commands.add_parser(
-        "check", help="versions, what the shim did, and a self-test of every conv layer")
-    check.add_argument("--json", action="store_true", help="print the report as JSON")
-    show = commands.add_parser(
-        "show", help="print the generated propagate()/edge_updater() of a layer class")
-    show.add_argument("target", metavar="MODULE:CLASS")
-    run = commands.add_parser(
-        "run", help="run a program with the shim active from its first line",
-        usage="pyg-jit-shim run -- CMD [ARGS...]")
-    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
-    return parser
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.command == "check":
-        from .selftest import check
-
-        return check(as_json=args.json)
-    if args.command == "show":
-        from .show import show
-
-        return show(args.target)
-    if args.command == "run":
-        from .launcher import run
-
-        command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
-        if not command:
-            parser.error("run needs a command after --, e.g. pyg-jit-shim run -- python app.py")
-        return run(command)
-    parser.error("a command is required: check, show or run")
-
+from .cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

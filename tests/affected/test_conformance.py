@@ -1,13 +1,13 @@
 """Every layer class of torch_geometric.nn.conv, built, scripted and compared to eager.
 
 With the shim, an affected release scripts exactly what 2.5.3 scripts
-(recorded in pyg_jit_shim/expected_2_5_3.json), with outputs equal to eager
+(recorded in pyg_jit_shim/cli/expected_2_5_3.json), with outputs equal to eager
 within 1e-6. Without it, 2.5.2 scripts 4 of those 47 classes.
 """
 
 import torch_geometric  # noqa: F401  (imported after the shim, as a service does)
 
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 
 
 def test_scripts_what_2_5_3_scripts() -> None:

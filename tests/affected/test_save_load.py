@@ -18,7 +18,7 @@ import torch_geometric  # noqa: F401  (imported after the shim, as a service doe
 from torch.nn import ReLU
 from torch_geometric.nn import GCN, GATv2Conv, GCNConv, SAGEConv, Sequential
 
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 from tests.helpers import graph, last_json, load_without_pyg, run_python, save_all
 
 # TorchScript's messages for the two failures that 2.5.3 has too (see

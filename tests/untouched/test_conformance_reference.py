@@ -8,14 +8,14 @@ imported must not change a single status or output.
 import re
 from typing import Any, Dict, List
 
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 from tests.helpers import PYG, environment, last_json, run_python
 
 EXPECTED: Dict[str, str] = conformance.load_expected()
 
 TABLE_WITHOUT_SHIM = """
 import json
-from pyg_jit_shim import conformance  # PYG_JIT_SHIM=off: the shim touches nothing
+from pyg_jit_shim.cli import conformance  # PYG_JIT_SHIM=off: the shim touches nothing
 import torch_geometric
 print(json.dumps([list(r) for r in conformance.run_all()]))
 """

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 
 import torch_geometric  # noqa: F401  (with the shim imported first, by conftest)
 
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 from tests.helpers import PYG, environment, last_json, run_python, save_all
 
 # On 2.5.3: ok, ok through the typed wrapper, load-failed, save-failed.
@@ -20,7 +20,7 @@ SAMPLE = ["SAGEConv", "GATConv", "GCNConv", "ChebConv"]
 
 SAVE_WITHOUT_SHIM = """
 import json
-from pyg_jit_shim import conformance  # PYG_JIT_SHIM=off: the shim does nothing
+from pyg_jit_shim.cli import conformance  # PYG_JIT_SHIM=off: the shim does nothing
 from tests.helpers import save_all
 print(json.dumps(save_all(conformance, {names!r}, {directory!r})))
 """

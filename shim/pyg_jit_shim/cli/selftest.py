@@ -7,7 +7,8 @@ import sys
 import textwrap
 from typing import Any, Dict, List, Optional
 
-from . import __version__, conformance, status
+from .. import __version__, status
+from . import conformance
 
 _NEEDED = ("patched", "partial", "failed", "pending")
 

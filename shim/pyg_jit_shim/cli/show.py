@@ -6,7 +6,7 @@ import logging
 import sys
 from typing import Any, List, Optional, Tuple
 
-from .report import LOGGER
+from ..report import LOGGER
 
 _KINDS = ("propagate", "edge_updater")
 
