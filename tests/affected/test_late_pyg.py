@@ -59,7 +59,7 @@ def _metadata(root: Path, version: str) -> Path:
     return root
 
 
-def _run(paths: List[Path], code: str = "before = None\n" + REPORT,
+def _run(paths: List[Path], code: str = "import pyg_jit_shim\nbefore = None\n" + REPORT,
          **overrides: str) -> Tuple[Any, List[str], "subprocess.CompletedProcess[str]"]:
     env = environment(**overrides)
     env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), env["PYTHONPATH"]])
@@ -116,7 +116,8 @@ def test_run_with_an_environment_sitecustomize_that_adds_pyg(tmp_path: Path) -> 
     own.mkdir()
     (own / "sitecustomize.py").write_text(f"import sys\nsys.path.append({SITE!r})\n")
     program = tmp_path / "app.py"
-    program.write_text("before = None\n" + REPORT)
+    program.write_text("import sys\nbefore = sys.modules['pyg_jit_shim'].status().verdict\n"
+                       + REPORT)
     env = environment()
     env["PYTHONPATH"] = os.pathsep.join([str(own), str(REPO / "shim"), env["PYTHONPATH"]])
     result = subprocess.run(
@@ -124,4 +125,6 @@ def test_run_with_an_environment_sitecustomize_that_adds_pyg(tmp_path: Path) -> 
          str(program)], env=env, cwd=str(tmp_path), capture_output=True, text=True,
         timeout=TIMEOUT, check=False)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [None, "patched", PYG, True]
+    # Nothing to patch when the program starts; patched once it imports PyG.
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "absent", "patched", PYG, True]

@@ -4,6 +4,7 @@ import gc
 import linecache
 import sys
 import weakref
+from pathlib import Path
 from typing import Any, List, Tuple
 
 import torch
@@ -64,6 +65,7 @@ def test_a_live_class_keeps_its_module_and_scripts_after_others_died() -> None:
 
 
 NOTEBOOK = r"""
+import pyg_jit_shim
 import json, torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
@@ -102,9 +104,14 @@ print(json.dumps([bool(torch.allclose(eager, expected)), bool(torch.allclose(scr
 """
 
 
-def test_redefined_class_beside_a_class_named_like_its_module(tmp_path: Any) -> None:
+def test_redefined_class_beside_a_class_named_like_its_module(tmp_path: Path) -> None:
+    # From a file: TorchScript reads the classes' source (a notebook keeps its
+    # cells in linecache likewise).
+    script = tmp_path / "notebook.py"
+    script.write_text(NOTEBOOK)
     eager, scripted, loaded, conv_module, conv_2_module = last_json(
-        run_python(NOTEBOOK, cwd=tmp_path))
+        run_python("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')",
+                   cwd=tmp_path, args=[str(script)]))
     assert (eager, scripted, loaded) == (True, True, True)
     assert conv_module != "__main___Conv_propagate"  # the first Conv still holds that one
     assert not conv_module.startswith("__main___Conv_2")

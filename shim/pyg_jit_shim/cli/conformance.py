@@ -55,6 +55,7 @@ __all__ = [
     "case_names",
     "check_saved",
     "count_statuses",
+    "eager_output",
     "expected_path",
     "format_table",
     "layer_names",
@@ -504,8 +505,7 @@ def _run(name: str, keep: Optional[_Keep] = None) -> Result:
         torch.manual_seed(0)
         # 1. build
         try:
-            cls = getattr(conv, name)
-            case = builder(_Env(), cls)
+            case = builder(_Env(), getattr(conv, name))
             layer = case.layer.eval()
             target = layer
             if case.wrapper is not None:
@@ -536,6 +536,32 @@ def _run(name: str, keep: Optional[_Keep] = None) -> Result:
     if math.isnan(diff):
         detail = "NaN in output"
     return Result(name, "mismatch", detail, diff)
+
+
+def eager_output(name: str) -> Tuple[str, Any]:
+    """Steps 1-2 only: ("ok", the eager output) or (a status, its one line).
+
+    The same seeds and inputs as :func:`run_case`, so two processes that
+    build a case alike get equal outputs.
+    """
+    builder = _CASES.get(name)
+    if builder is None:
+        return "no-case", "the conformance table has no case for this class"
+    import torch
+    from torch_geometric.nn import conv
+
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        try:
+            case = builder(_Env(), getattr(conv, name))
+            layer = case.layer.eval()
+        except Exception as exc:
+            return _failed(name, "build-failed", exc)[1:3]
+        try:
+            return "ok", layer(*case.args)
+        except Exception as exc:
+            return _failed(name, "eager-failed", exc)[1:3]
 
 
 def run_case(name: str) -> Result:
