@@ -756,7 +756,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="alternated rounds (default 6, --quick 2); even is best")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 rounds, short measurements, no warm-up process")
-    # About 2.5 minutes a round on a 2-core machine: 6 rounds and the warm-up fit.
+    # A round takes about 2 minutes on a busy 2-core machine (6 took 12.5 min in all).
     parser.add_argument("--minutes", type=float, default=20.0,
                         help="start no round that would, at the pace so far, end after this "
                         "many minutes of the whole run (default %(default)s): the machine "
