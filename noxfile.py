@@ -115,7 +115,8 @@ def era(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def benchmark(session: nox.Session) -> None:
-    """PyG 2.5.2 + shim against PyG 2.5.3, side by side; `-- --quick` for a smoke run."""
+    """PyG 2.5.2 + shim against PyG 2.5.3, side by side; `-- --quick` for a smoke run,
+    `-- --only factory` (or import-shim, layers) for some measurements only."""
     # This venv: PyG 2.5.2 and the shim ("no shim" is this venv with PYG_JIT_SHIM=off).
     session.install(TORCH, "torch-geometric==2.5.2", ".")
     # The reference: PyG 2.5.3, with the shim installed too (a no-op there).

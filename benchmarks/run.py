@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/run.py --python-shim PATH --python-ref PATH [--rounds N] [--quick]
+                             [--only MEASUREMENT[,...]] [--classes N]
 
 ``--python-shim`` is an interpreter whose environment has torch_geometric 2.5.2 and the
 shim; ``--python-ref`` one with torch_geometric 2.5.3 (the shim may be installed there too:
@@ -15,6 +16,14 @@ Four configurations run, each measurement in a fresh subprocess (``worker.py``):
   ref     2.5.3 environment, plain ``import torch_geometric``
   ref2    the same as ref again: the A/A comparison that shows the noise
   noshim  2.5.2 environment with PYG_JIT_SHIM=off (the shim is imported, touches nothing)
+
+Measurements (``--only`` picks some; by default all run):
+
+  import-shim  ``import pyg_jit_shim`` alone
+  layers       start-up, construction, scripting, memory and forward calls of five layers
+  factory      N layer classes made by a function and dropped (``--classes``, default
+               2,000): seconds per class, and what stays in memory, ``sys.modules`` and
+               ``linecache``; reported as absolute growth next to the A/A difference
 
 Each round runs them in one order and the next round in the reverse order (ABBA), so
 drift of the machine hits every configuration alike. Ratios are taken within a round
@@ -59,13 +68,23 @@ class Config(NamedTuple):
 class Metric(NamedTuple):
     key: str
     label: str
-    unit: str  # "s" or "KiB"
+    unit: str  # "s", "x", "KiB" or "" (a count)
     group: str
+    source: str = "layers"  # the worker measurement that gives it
+    # "ratio": configuration / reference; "growth": a signed amount that can be near
+    # zero, where a ratio means nothing, compared as configuration - reference; "count":
+    # the same, an amount that cannot be negative.
+    kind: str = "ratio"
+
+
+MEASUREMENTS = ("import-shim", "layers", "factory")
+FACTORY_COST = "Classes made by a factory: cost"
+FACTORY_LEFT = "Classes made by a factory: left after they are dropped"
 
 
 def _metrics() -> List[Metric]:
     metrics = [
-        Metric("import_shim", "`import pyg_jit_shim` alone", "s", "Start-up"),
+        Metric("import_shim", "`import pyg_jit_shim` alone", "s", "Start-up", "import-shim"),
         Metric("startup", "[`import pyg_jit_shim`;] `import torch_geometric`", "s",
                "Start-up"),
     ]
@@ -95,6 +114,18 @@ def _metrics() -> List[Metric]:
                 metrics += [Metric(f"{prefix}.{graph}.{mode}.{name}",
                                    f"{name} {mode}, {graph}", unit,
                                    f"Forward {kind}, one thread, {size}") for name in LAYERS]
+    metrics += [
+        Metric("factory.per_class", "per class: class statement, construction, one forward",
+               "s", FACTORY_COST, "factory"),
+        Metric("factory.anon", "anonymous RSS (RssAnon), KiB", "KiB", FACTORY_LEFT, "factory",
+               "growth"),
+        Metric("factory.modules", "`sys.modules` entries", "", FACTORY_LEFT, "factory",
+               "growth"),
+        Metric("factory.linecache", "`linecache.cache` entries", "", FACTORY_LEFT, "factory",
+               "growth"),
+        Metric("factory.generated", "modules named after the factory's class, still in "
+               "`sys.modules`", "", FACTORY_LEFT, "factory", "count"),
+    ]
     return metrics
 
 
@@ -210,6 +241,8 @@ class Plan(NamedTuple):
     quick: bool
     warmup: bool
     minutes: float  # no round starts that would, at the pace so far, end after this
+    only: Tuple[str, ...]  # the measurements that run, in MEASUREMENTS' order
+    classes: int  # what the factory measurement makes and drops
 
 
 def check_environments(info: Dict[str, Dict[str, Any]]) -> Tuple[List[str], List[str]]:
@@ -248,9 +281,9 @@ def collect(configs: Dict[str, Config], plan: Plan, runner: Runner) -> Dict[str,
             runner.run(configs[key], "warmup", [])
     values: Dict[str, Dict[str, List[Optional[float]]]] = {
         key: {metric.key: [] for metric in METRICS} for key in configs}
-    extra = ["--budget", str(plan.budget)] + (["--quick"] if plan.quick else [])
     started = time.perf_counter()
     stopped = None
+    rounds = 0
     for index in range(plan.rounds):
         pace = (time.perf_counter() - started) / index if index else 0.0
         if index and time.perf_counter() - runner.started + pace > plan.minutes * 60:
@@ -258,25 +291,40 @@ def collect(configs: Dict[str, Config], plan: Plan, runner: Runner) -> Dict[str,
                        f"after the {plan.minutes:g}-minute limit (--minutes)")
             _progress(stopped)
             break
-        order = round_order(index)
-        alone: Dict[str, List[float]] = {key: [] for key in configs}
-        for rep in range(plan.import_reps):
-            for key in order if rep % 2 == 0 else tuple(reversed(order)):
-                result = runner.run(configs[key], "import-shim", [], index)
-                if "seconds" in result:
-                    alone[key].append(result["seconds"])
-        for key in order:
-            config = configs[key]
-            flags = extra + (["--import-shim"] if config.import_shim else [])
-            result = runner.run(config, "layers", flags, index)
-            row = flatten(result)
-            row["import_shim"] = statistics.median(alone[key]) if alone[key] else None
+        rows = one_round(configs, plan, runner, index)
+        for key, row in rows.items():
             for metric in METRICS:
                 values[key][metric.key].append(row.get(metric.key))
+        rounds += 1
     if stopped:
         warnings.append(stopped)
-    rounds = len(values[REFERENCE]["startup"])
     return {"info": info, "warnings": warnings, "values": values, "rounds": rounds}
+
+
+def one_round(configs: Dict[str, Config], plan: Plan, runner: Runner,
+              index: int) -> Dict[str, Dict[str, Optional[float]]]:
+    """Each measurement of ``plan.only`` for every configuration, in this round's order."""
+    order = round_order(index)
+    rows: Dict[str, Dict[str, Optional[float]]] = {key: {} for key in configs}
+    alone: Dict[str, List[float]] = {key: [] for key in configs}
+    for rep in range(plan.import_reps if "import-shim" in plan.only else 0):
+        for key in order if rep % 2 == 0 else tuple(reversed(order)):
+            result = runner.run(configs[key], "import-shim", [], index)
+            if "seconds" in result:
+                alone[key].append(result["seconds"])
+    for key in order:
+        rows[key]["import_shim"] = statistics.median(alone[key]) if alone[key] else None
+    layers = ["--budget", str(plan.budget)] + (["--quick"] if plan.quick else [])
+    for measurement, flags, flattened in (
+            ("layers", layers, flatten),
+            ("factory", ["--classes", str(plan.classes)], flatten_factory)):
+        if measurement not in plan.only:
+            continue
+        for key in order:
+            config = configs[key]
+            shim = ["--import-shim"] if config.import_shim else []
+            rows[key].update(flattened(runner.run(config, measurement, flags + shim, index)))
+    return rows
 
 
 def flatten(result: Dict[str, Any]) -> Dict[str, Optional[float]]:
@@ -306,6 +354,20 @@ def flatten(result: Dict[str, Any]) -> Dict[str, Optional[float]]:
     return row
 
 
+def flatten_factory(result: Dict[str, Any]) -> Dict[str, Optional[float]]:
+    """One number per metric from a ``factory`` result: growth from before the loop to
+    after the drop."""
+    if "error" in result:
+        return {}
+    before, after = result["before"], result["after"]
+    row: Dict[str, Optional[float]] = {"factory.per_class": result["per_class_s"]}
+    for metric, field in (("anon", "anon_kib"), ("modules", "modules"),
+                          ("linecache", "linecache"), ("generated", "stem_modules")):
+        if before.get(field) is not None and after.get(field) is not None:
+            row[f"factory.{metric}"] = float(after[field] - before[field])
+    return row
+
+
 # ---------------------------------------------------------------- statistics
 
 
@@ -323,6 +385,13 @@ def ratios(values: Dict[str, Dict[str, List[Optional[float]]]], key: str,
     return [mine / ref for mine, ref in pairs if mine is not None and ref]
 
 
+def differences(values: Dict[str, Dict[str, List[Optional[float]]]], key: str,
+                metric: str) -> List[float]:
+    """Per round: the configuration's value minus the reference's."""
+    pairs = zip(values[key][metric], values[REFERENCE][metric])
+    return [mine - ref for mine, ref in pairs if mine is not None and ref is not None]
+
+
 def geomean_ratios(values: Dict[str, Dict[str, List[Optional[float]]]], key: str,
                    prefix: str) -> List[float]:
     per_layer = [ratios(values, key, f"{prefix}.{name}") for name in LAYERS]
@@ -336,12 +405,13 @@ def geomean_ratios(values: Dict[str, Dict[str, List[Optional[float]]]], key: str
 def summarise(values: Dict[str, Dict[str, List[Optional[float]]]]) -> Dict[str, Any]:
     summary: Dict[str, Any] = {}
     for metric in METRICS:
-        entry: Dict[str, Any] = {"absolute": {}, "ratio": {}}
+        entry: Dict[str, Any] = {"absolute": {}}
         for key in values:
             present = [value for value in values[key][metric.key] if value is not None]
             entry["absolute"][key] = spread(present)
-        for key in COMPARED:
-            entry["ratio"][key] = spread(ratios(values, key, metric.key))
+        compare, name = (ratios, "ratio") if metric.kind == "ratio" else (differences,
+                                                                         "difference")
+        entry[name] = {key: spread(compare(values, key, metric.key)) for key in COMPARED}
         summary[metric.key] = entry
     for prefix, _ in GEOMEANS:
         summary[f"geomean.{prefix}"] = {
@@ -387,32 +457,69 @@ def _absolute(entry: Optional[Dict[str, float]], unit: str) -> str:
     return _quantity(entry["median"], unit) if entry else "n/a"
 
 
+def _amount(entry: Optional[Dict[str, float]], signed: bool) -> str:
+    """Median [min, max] of a growth or count; one number where they all agree."""
+    if not entry:
+        return "n/a"
+    form = "{:+,.0f}" if signed else "{:,.0f}"
+    if entry["min"] == entry["max"]:
+        return form.format(entry["median"])
+    return "{} [{}, {}]".format(*(form.format(entry[part])
+                                  for part in ("median", "min", "max")))
+
+
 HEADER = ("| measurement | 2.5.3 ref | 2.5.2 + shim | **shim / ref** | A/A: ref / ref "
           "| 2.5.2 no shim / ref | shim vs A/A |\n|---|---:|---:|---:|---:|---:|---|")
+# Growth and counts: each configuration's own value, median [min, max] over the rounds,
+# then the differences to the reference in the same round.
+HEADER_GROWTH = ("| measurement | 2.5.3 ref | 2.5.2 + shim | 2.5.3 again (A/A) "
+                 "| 2.5.2 no shim | **shim - ref** | A/A: ref2 - ref | shim vs A/A |\n"
+                 "|---|---:|---:|---:|---:|---:|---:|---|")
 
 
-def table(summary: Dict[str, Any]) -> List[str]:
-    lines = ["### Summary (forward: geometric mean over the five layers of each round's "
-             "ratios)", "", HEADER]
-    rows = [(summary[f"{prefix}.total"]["ratio"], label) for prefix, label in TOTALS]
-    rows += [(summary[f"geomean.{prefix}"]["ratio"], f"{label} (geometric mean)")
-             for prefix, label in GEOMEANS]
-    for ratio, label in rows:
-        lines.append("| {} | | | {} | {} | {} | {} |".format(
-            label, _ratio(ratio["shim"]), _ratio(ratio["ref2"]), _ratio(ratio["noshim"]),
-            versus_noise(ratio["shim"], ratio["ref2"])))
-    group = None
-    for metric in METRICS:
-        if metric.group != group:
-            group = metric.group
-            lines += ["", f"### {group}", "", HEADER]
-        entry = summary[metric.key]
-        absolute, ratio = entry["absolute"], entry["ratio"]
-        lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+ORDER_SHOWN = (REFERENCE, "shim", "ref2", "noshim")
+
+
+def _row(metric: Metric, entry: Dict[str, Any]) -> str:
+    absolute = entry["absolute"]
+    if metric.kind == "ratio":
+        ratio = entry["ratio"]
+        return "| {} | {} | {} | {} | {} | {} | {} |".format(
             metric.label, _absolute(absolute[REFERENCE], metric.unit),
             _absolute(absolute["shim"], metric.unit), _ratio(ratio["shim"]),
             _ratio(ratio["ref2"]), _ratio(ratio["noshim"]),
-            versus_noise(ratio["shim"], ratio["ref2"])))
+            versus_noise(ratio["shim"], ratio["ref2"]))
+    difference = entry["difference"]
+    signed = metric.kind == "growth"
+    return "| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+        metric.label, *(_amount(absolute[key], signed) for key in ORDER_SHOWN),
+        _amount(difference["shim"], True), _amount(difference["ref2"], True),
+        versus_noise(difference["shim"], difference["ref2"]))
+
+
+def table(summary: Dict[str, Any], only: Tuple[str, ...]) -> List[str]:
+    lines: List[str] = []
+    if "layers" in only:
+        lines += ["### Summary (forward: geometric mean over the five layers of each "
+                  "round's ratios)", "", HEADER]
+        rows = [(summary[f"{prefix}.total"]["ratio"], label) for prefix, label in TOTALS]
+        rows += [(summary[f"geomean.{prefix}"]["ratio"], f"{label} (geometric mean)")
+                 for prefix, label in GEOMEANS]
+        for ratio, label in rows:
+            lines.append("| {} | | | {} | {} | {} | {} |".format(
+                label, _ratio(ratio["shim"]), _ratio(ratio["ref2"]), _ratio(ratio["noshim"]),
+                versus_noise(ratio["shim"], ratio["ref2"])))
+    group = None
+    for metric in METRICS:
+        if metric.source not in only:
+            continue
+        if metric.group != group:
+            group = metric.group
+            header = HEADER if metric.kind == "ratio" else HEADER_GROWTH
+            lines += ["", f"### {group}", "", header]
+        lines.append(_row(metric, summary[metric.key]))
+    if lines and not lines[0]:
+        del lines[0]
     return lines
 
 
@@ -425,26 +532,30 @@ def _results(records: List[Dict[str, Any]], key: str,
 
 
 def notes(configs: Dict[str, Config], records: List[Dict[str, Any]],
-          warnings: List[str]) -> List[str]:
+          warnings: List[str], only: Tuple[str, ...]) -> List[str]:
     lines = ["", "### Environments and checks", ""]
+    measured = [name for name in ("layers", "factory") if name in only]
     for key, config in configs.items():
-        layers = _results(records, key)
-        sample = layers[0] if layers else {}
-        versions = sample.get("versions") or {}
+        results = {name: _results(records, key, name) for name in measured}
+        sample = next((found[0] for found in results.values() if found), {})
+        versions = sample.get("versions") or _info(records, key)
         shim = sample.get("shim") or sample.get("shim_after") or {}
         verdict = shim.get("verdict") or shim.get("error") or "not imported"
         if key in ("ref", "ref2") and sample.get("shim_after"):
             verdict = "imported only after the measurements: " + verdict
-        lines.append("- **{}** (`{}`): Python {}, torch {}, torch_geometric {}; shim: {}; "
-                     "{} of {} layer processes succeeded.".format(
-                         config.label, config.python, versions.get("python", "?"),
-                         versions.get("torch", "?"), versions.get("torch_geometric", "?"),
-                         verdict, len(layers), sum(
-                             1 for record in records if record["config"] == key
-                             and record["measurement"] == "layers")))
-    lines += _import_notes(configs, records)
+        succeeded = ", ".join("{} of {} {} processes".format(
+            len(results[name]), sum(1 for record in records if record["config"] == key
+                                    and record["measurement"] == name),
+            "layer" if name == "layers" else name) for name in measured)
+        lines.append("- **{}** (`{}`): Python {}, torch {}, torch_geometric {}{}.".format(
+            config.label, config.python, versions.get("python", "?"),
+            versions.get("torch", "?"), versions.get("torch_geometric", "?"),
+            f"; shim: {verdict}; {succeeded} succeeded" if measured else ""))
+    if "import-shim" in only:
+        lines += _import_notes(configs, records)
     lines += _script_notes(configs, records)
     lines += _check_notes(configs, records)
+    lines += _factory_notes(configs, records)
     failures = [record for record in records if "error" in record["result"]]
     for record in failures:
         lines.append("- failed: {} {} (round {}): {}".format(
@@ -452,6 +563,13 @@ def notes(configs: Dict[str, Config], records: List[Dict[str, Any]],
             record["result"]["error"]))
     lines += [f"- warning: {warning}" for warning in warnings]
     return lines
+
+
+def _info(records: List[Dict[str, Any]], key: str) -> Dict[str, Any]:
+    """The versions the ``info`` process read from the environment's metadata."""
+    environment = "ref" if key in ("ref", "ref2") else "shim"
+    found = _results(records, environment, "info")
+    return found[0] if found else {}
 
 
 def _import_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> List[str]:
@@ -518,15 +636,34 @@ def _check_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> L
     return lines
 
 
+def _factory_notes(configs: Dict[str, Config], records: List[Dict[str, Any]]) -> List[str]:
+    """Did every class generate its propagate and compute the right output?"""
+    lines = []
+    for key, config in configs.items():
+        results = _results(records, key, "factory")
+        if not results:
+            continue
+        made = sum(result["classes"] for result in results)
+        lines.append("- factory, {}: {:,} of {:,} classes ran a generated `propagate`, {:,} "
+                     "gave a wrong output; `gc.collect()` after the drop: {} (median).".format(
+                         config.label, sum(result["generated"] for result in results), made,
+                         sum(result["wrong_outputs"] for result in results),
+                         _quantity(statistics.median(result["collect_s"]
+                                                     for result in results), "s")))
+    return lines
+
+
 def report(configs: Dict[str, Config], collected: Dict[str, Any], summary: Dict[str, Any],
            records: List[Dict[str, Any]], meta: Dict[str, Any]) -> str:
+    only = tuple(meta["only"])
     lines = [
         "## pyg_jit_shim benchmark: PyG 2.5.2 + shim against PyG 2.5.3",
         "",
         "{} rounds, configurations alternated ABBA, every measurement in a fresh process; "
         "run took {:.0f} s on {} ({} CPUs, load average {} at start, {} at end){}.".format(
             meta["rounds"], meta["total_s"], meta["machine"], meta["cpus"],
-            meta["load_start"], meta["load_end"], ", quick mode" if meta["quick"] else ""),
+            meta["load_start"], meta["load_end"], (", quick mode" if meta["quick"] else "")
+            + ("" if only == MEASUREMENTS else ", only " + ", ".join(only))),
         "",
         "Each ratio is the configuration's time (or memory) divided by the 2.5.3 reference's "
         "in the same round, given as median [min, max] over the rounds; below 1 means less "
@@ -534,9 +671,12 @@ def report(configs: Dict[str, Config], collected: Dict[str, Any], summary: Dict[
         "shows when nothing differs. *shim vs A/A* says where the shim's median lies against "
         "that spread (*disjoint*: the two intervals do not even overlap). Nothing here is a "
         "pass or a fail. *No shim* is the 2.5.2 environment with `PYG_JIT_SHIM=off`, where the "
-        "shim is imported but touches nothing; there `torch.jit.script` fails for these "
-        "layers, so it has eager numbers only. Absolute columns are medians over the rounds.",
+        "shim is imported but touches nothing{}. Absolute columns are medians over the "
+        "rounds.".format("; there `torch.jit.script` fails for these layers, so it has eager "
+                         "numbers only" if "layers" in only else ""),
         "",
+    ]
+    layers_text = [
         "In the start-up rows the reference runs plain `import torch_geometric`; the shim "
         "and no-shim runs `import pyg_jit_shim, torch_geometric`. `import pyg_jit_shim` "
         "alone is compared with the same import in the 2.5.3 environment, where the shim is "
@@ -562,8 +702,26 @@ def report(configs: Dict[str, Config], collected: Dict[str, Any], summary: Dict[
         "per-call times carry it (compare the A/A columns of the two).",
         "",
     ]
-    lines += table(summary)
-    lines += notes(configs, records, collected["warnings"])
+    if "layers" in only:
+        lines += layers_text
+    if "factory" in only:
+        lines += [
+            "*Classes made by a factory*: one process per configuration and round calls a "
+            "function {:,} times that defines a `MessagePassing` subclass with a class "
+            "statement (the same name every time, as a hyper-parameter search or a notebook "
+            "cell makes them), constructs it and runs one small forward; then it drops them "
+            "all and runs `gc.collect()`. A warm-up of 3 such classes under another name "
+            "comes first, so one-time costs do not count, but the factory's own first "
+            "generation does. *Per class* is the whole loop divided by the classes, garbage "
+            "collection on. The rows below it are growth from before the loop to after the "
+            "drop, absolute, median [min, max] over the rounds: they can be near zero, where "
+            "a ratio says nothing, so *shim - ref* is the difference within a round, and "
+            "*A/A* the same difference between two 2.5.3 processes. The last row counts the "
+            "modules whose name contains the class's name.".format(meta["classes"]),
+            "",
+        ]
+    lines += table(summary, only)
+    lines += notes(configs, records, collected["warnings"], only)
     return "\n".join(lines) + "\n"
 
 
@@ -577,6 +735,17 @@ def _load() -> str:
         return "n/a"
 
 
+def _only(parser: argparse.ArgumentParser, given: Optional[List[str]]) -> Tuple[str, ...]:
+    if not given:
+        return MEASUREMENTS
+    names = {name.strip() for value in given for name in value.split(",") if name.strip()}
+    unknown = sorted(names.difference(MEASUREMENTS))
+    if unknown or not names:
+        parser.error("--only takes {}; got: {}".format(
+            ", ".join(MEASUREMENTS), ", ".join(unknown) or "nothing"))
+    return tuple(name for name in MEASUREMENTS if name in names)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--python-shim", required=True,
@@ -587,19 +756,31 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="alternated rounds (default 6, --quick 2); even is best")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 rounds, short measurements, no warm-up process")
-    parser.add_argument("--minutes", type=float, default=12.0,
+    # A round takes about 2 minutes on a busy 2-core machine (6 took 12.5 min in all).
+    parser.add_argument("--minutes", type=float, default=20.0,
                         help="start no round that would, at the pace so far, end after this "
                         "many minutes of the whole run (default %(default)s): the machine "
                         "may be busier than usual")
     parser.add_argument("--output", type=Path, default=RESULTS,
                         help="where latest.md and latest.json go (default: %(default)s)")
+    parser.add_argument("--only", action="append", metavar="MEASUREMENT[,...]",
+                        help="run only these measurements, of: {} (default: all); may be "
+                        "repeated".format(", ".join(MEASUREMENTS)))
+    parser.add_argument("--classes", type=int, default=None,
+                        help="classes the factory measurement makes and drops per process "
+                        "(default 2000, --quick 200)")
     args = parser.parse_args(argv)
+    only = _only(parser, args.only)
     plan = Plan(rounds=args.rounds or (2 if args.quick else 6),
                 import_reps=3 if args.quick else 6,
                 budget=0.02 if args.quick else 0.15, quick=args.quick,
-                warmup=not args.quick, minutes=args.minutes)
+                warmup=not args.quick, minutes=args.minutes, only=only,
+                classes=(200 if args.quick else 2000) if args.classes is None
+                else args.classes)
     if plan.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if plan.classes < 1:
+        parser.error("--classes must be at least 1")
     configs = make_configs(args.python_shim, args.python_ref)
     started, load_start = time.perf_counter(), _load()
     tmpdir = tempfile.mkdtemp(prefix="pyg-jit-shim-bench-")
@@ -612,7 +793,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     meta = {
         "rounds": collected["rounds"], "quick": plan.quick, "plan": plan._asdict(),
         "total_s": time.perf_counter() - started, "load_start": load_start,
-        "load_end": _load(), "cpus": os.cpu_count(),
+        "load_end": _load(), "cpus": os.cpu_count(), "only": list(plan.only),
+        "classes": plan.classes,
         "machine": f"{platform.machine()} {platform.system()}", "driver": sys.version.split()[0],
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "order": [list(round_order(index))
                                                                 for index in range(2)],

@@ -1,6 +1,7 @@
 """Runs inside each benchmark child process: one measurement, one JSON object on stdout.
 
-Usage: ``python benchmarks/worker.py MEASUREMENT [--import-shim] [--budget S] [--quick]``
+Usage: ``python benchmarks/worker.py MEASUREMENT [--import-shim] [--budget S] [--quick]
+[--classes N]``
 
 Measurements:
   info         versions and the shim's verdict, read without importing torch
@@ -12,6 +13,10 @@ Measurements:
                construction of each layer; ``torch.jit.script`` of each; peak RSS;
                then per-call time of eager and scripted forward, one thread, on a
                small and a large graph
+  factory      N layer classes made by a function (a class statement inside it), as a
+               hyper-parameter search or a notebook makes them: each one constructed
+               and run once, then all dropped; what stays in memory, ``sys.modules``
+               and ``linecache`` afterwards, and the seconds per class
 
 The driver (``run.py``) starts a fresh interpreter for every measurement. Nothing but
 the JSON goes to stdout: anything else printed meanwhile is sent to stderr.
@@ -319,7 +324,7 @@ def measure_layers(args: argparse.Namespace) -> Dict[str, Any]:
     _quiet_jit()
     start = time.perf_counter()
     if args.import_shim:
-        import pyg_jit_shim
+        import pyg_jit_shim  # noqa: F401
     shim_seconds = time.perf_counter() - start
     import torch_geometric
 
@@ -353,15 +358,80 @@ def measure_layers(args: argparse.Namespace) -> Dict[str, Any]:
                      "torch_geometric": torch_geometric.__version__},
         "shim": _shim_status(),
     }
-    if not args.import_shim:
-        # Only now, after every measurement: is the shim a no-op in this environment?
-        try:
-            import pyg_jit_shim  # noqa: F401
-        except ImportError as error:
-            result["shim_after"] = {"error": _describe(error)}
-        else:
-            result["shim_after"] = _shim_status()
+    _shim_after(result, args)
     return result
+
+
+# ---------------------------------------------------------------- factory
+
+FACTORY_WARMUP = 3
+
+
+def _footprint(stem: str) -> Dict[str, Optional[int]]:
+    import linecache
+
+    return {"anon_kib": _anon_kib(), "modules": len(sys.modules),
+            "linecache": len(linecache.cache),
+            "stem_modules": sum(1 for name in list(sys.modules) if stem in name)}
+
+
+def measure_factory(args: argparse.Namespace) -> Dict[str, Any]:
+    _quiet_jit()
+    if args.import_shim:
+        import pyg_jit_shim  # noqa: F401
+    import gc
+
+    import factory_layers
+    import torch
+    import torch_geometric
+
+    stem = factory_layers.STEM
+    torch.set_num_threads(1)
+    generator = torch.Generator().manual_seed(SEED)
+    x = torch.randn(8, 4, generator=generator)
+    edge_index = torch.randint(0, 8, (2, 24), generator=generator)
+    expected = torch.zeros_like(x).index_add_(0, edge_index[1], x[edge_index[0]])
+    # Another class name: the warm-up leaves the factory's own first generation,
+    # module name and all, to the measured loop.
+    factory_layers.make_and_run(FACTORY_WARMUP, "BenchWarmupLayer", x, edge_index, expected)
+    gc.collect()
+    before = _footprint(stem)
+    # Garbage collection stays on: a long loop of class building pays for it, and
+    # classes (reference cycles) are freed only by it.
+    start = time.perf_counter()
+    outcome = factory_layers.make_and_run(args.classes, stem, x, edge_index, expected)
+    seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    gc.collect()
+    collect_seconds = time.perf_counter() - start
+    after = _footprint(stem)
+    result: Dict[str, Any] = {
+        "classes": args.classes,
+        "per_class_s": seconds / args.classes,
+        "loop_s": seconds,
+        "collect_s": collect_seconds,
+        "before": before,
+        "after": after,
+        "generated": outcome["generated"],
+        "wrong_outputs": outcome["wrong"],
+        "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
+                     "torch_geometric": torch_geometric.__version__},
+        "shim": _shim_status(),
+    }
+    _shim_after(result, args)
+    return result
+
+
+def _shim_after(result: Dict[str, Any], args: argparse.Namespace) -> None:
+    """Only now, after every measurement: is the shim a no-op in this environment?"""
+    if args.import_shim:
+        return
+    try:
+        import pyg_jit_shim  # noqa: F401
+    except ImportError as error:
+        result["shim_after"] = {"error": _describe(error)}
+    else:
+        result["shim_after"] = _shim_status()
 
 
 MEASUREMENTS: Dict[str, Callable[[argparse.Namespace], Dict[str, Any]]] = {
@@ -369,6 +439,7 @@ MEASUREMENTS: Dict[str, Callable[[argparse.Namespace], Dict[str, Any]]] = {
     "warmup": measure_warmup,
     "import-shim": measure_import_shim,
     "layers": measure_layers,
+    "factory": measure_factory,
 }
 
 
@@ -402,6 +473,8 @@ def _dispatch(argv: List[str]) -> Dict[str, Any]:
     parser.add_argument("--budget", type=float, default=0.15,
                         help="seconds of timed calls per hot-path measurement")
     parser.add_argument("--quick", action="store_true", help="short warm-ups, fewer repeats")
+    parser.add_argument("--classes", type=int, default=2000,
+                        help="classes the factory measurement makes and drops")
     args = parser.parse_args(argv)
     return MEASUREMENTS[args.measurement](args)
 
