@@ -3,7 +3,9 @@
 Each snippet runs in a fresh interpreter after ``import torch_geometric`` and
 before ``import pyg_jit_shim`` (which then patches at once), the way a vendor
 build or a service's own code would have changed PyG first. Each change keeps
-PyG itself working.
+PyG itself working for every conv layer: a missing propagate template, say,
+would not (2.5.0 raises at every construction then), so the missing template
+here is Sequential's, which no conv layer reads.
 """
 
 from typing import NamedTuple, Tuple
@@ -26,8 +28,8 @@ import torch_geometric.template as template
 import torch_geometric.nn.conv.message_passing as mp
 import torch_geometric.nn.sequential as sequential
 _generator = template.module_from_template
-def module_from_template(name, path, tmp_dirname, **kwargs):
-    return _generator(name, path, tmp_dirname, **kwargs)
+def module_from_template(module_name, template_path, tmp_dirname, *, cache=True, **kwargs):
+    return _generator(module_name, template_path, tmp_dirname, **kwargs)
 for module in (template, mp, sequential):
     module.module_from_template = module_from_template
 """),
@@ -57,16 +59,6 @@ def timed(init):
     return wrapper
 MessagePassing.__init__ = timed(MessagePassing.__init__)
 """),
-    Fault("construction", "PyG's propagate template missing beside message_passing", """
-import os, shutil, tempfile
-import torch_geometric.nn.conv.message_passing as mp
-# A vendor layout that ships message_passing without its templates: PyG's own
-# generator then fails too, and falls back to the eager propagate().
-relocated = tempfile.mkdtemp()
-for name in ("edge_updater.jinja", "collect.jinja"):
-    shutil.copy(os.path.join(os.path.dirname(mp.__file__), name), relocated)
-mp.__file__ = os.path.join(relocated, "message_passing.py")
-"""),
     Fault("inspector-source", "a service's wrapper around Inspector.get_source", """
 from torch_geometric.inspector import Inspector
 _get_source = Inspector.get_source
@@ -74,12 +66,14 @@ def get_source(self, *args, **kwargs):
     return _get_source(self, *args, **kwargs)
 Inspector.get_source = get_source
 """),
-    Fault("inspector-globals", "a vendor's cached Inspector._globals", """
-import functools
+    Fault("inspector-globals", "a vendor's own descriptor for Inspector._globals", """
 from torch_geometric.inspector import Inspector
-cached = functools.cached_property(vars(Inspector)["_globals"].fget)
-cached.__set_name__(Inspector, "_globals")
-Inspector._globals = cached
+class Globals:
+    def __init__(self, fget):
+        self.fget = fget
+    def __get__(self, inspector, owner=None):
+        return self if inspector is None else self.fget(inspector)
+Inspector._globals = Globals(vars(Inspector)["_globals"].fget)
 """),
     Fault("inspector-comments", "a service's wrapper around find_parenthesis_content", """
 import torch_geometric.inspector as inspector
