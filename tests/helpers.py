@@ -49,6 +49,17 @@ def run_python(code: str, env: Optional[Mapping[str, str]] = None,
     return result
 
 
+def run_script(code: str, directory: Path, env: Optional[Mapping[str, str]] = None
+               ) -> subprocess.CompletedProcess:
+    """Runs ``code`` as the main script from a file in ``directory``: classes it
+    defines have source that inspect (and so PyG and TorchScript) can read,
+    unlike those of ``python -c``."""
+    script = directory / "main_script.py"
+    script.write_text(textwrap.dedent(code))
+    return run_python("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')",
+                      env=env, cwd=directory, args=[str(script)])
+
+
 def last_json(result: subprocess.CompletedProcess) -> Any:
     return json.loads(result.stdout.strip().splitlines()[-1])
 

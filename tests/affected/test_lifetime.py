@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
 
-from tests.helpers import graph, last_json, run_python, scripted_matches
+from tests.helpers import graph, last_json, run_python, run_script, scripted_matches
 
 
 def _factory_class() -> Any:
@@ -107,11 +107,8 @@ print(json.dumps([bool(torch.allclose(eager, expected)), bool(torch.allclose(scr
 def test_redefined_class_beside_a_class_named_like_its_module(tmp_path: Path) -> None:
     # From a file: TorchScript reads the classes' source (a notebook keeps its
     # cells in linecache likewise).
-    script = tmp_path / "notebook.py"
-    script.write_text(NOTEBOOK)
     eager, scripted, loaded, conv_module, conv_2_module = last_json(
-        run_python("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')",
-                   cwd=tmp_path, args=[str(script)]))
+        run_script(NOTEBOOK, tmp_path))
     assert (eager, scripted, loaded) == (True, True, True)
     assert conv_module != "__main___Conv_propagate"  # the first Conv still holds that one
     assert not conv_module.startswith("__main___Conv_2")
