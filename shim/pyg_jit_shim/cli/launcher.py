@@ -13,10 +13,14 @@ NOT_FOUND = 127
 
 
 def environment(environ: Mapping[str, str]) -> Dict[str, str]:
-    bootstrap = os.path.dirname(os.path.abspath(_bootstrap.__file__))
-    existing = environ.get("PYTHONPATH", "")
+    """``environ`` with the bootstrap first on PYTHONPATH, once: a ``run``
+    inside ``run`` (or another install's bootstrap) adds no second entry."""
+    given = environ.get("PYTHONPATH", "")
+    # Empty entries stay: in PYTHONPATH they stand for the working directory.
+    existing = [entry for entry in (given.split(os.pathsep) if given else [])
+                if not (entry and _bootstrap.holds_bootstrap(entry))]
     env = dict(environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (bootstrap, existing) if p)
+    env["PYTHONPATH"] = os.pathsep.join([_bootstrap.DIRECTORY, *existing])
     return env
 
 
