@@ -5,8 +5,8 @@ Exit statuses: 0 fine, 1 a finding (check: a layer 2.5.3 scripts does not
 script here), 2 trouble (usage, nothing to check), 126/127 `run` cannot start
 the program / finds none, 141 the reader of standard output went away.
 
-`check` self-tests every layer class: it runs twice per release here (with and
-without the shim), and each run is asked as much as possible.
+`check` self-tests every layer class: it runs once per release here, and once
+more without the shim where that differs (tests/affected/test_check_off.py).
 """
 
 import json
@@ -14,21 +14,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
 import pyg_jit_shim
+from tests.cli import checked, cli
 from tests.helpers import IS_AFFECTED, PYG, REPO, TIMEOUT, environment, last_json, run_python
 
 CONSOLE = str(Path(sys.executable).with_name("pyg-jit-shim"))
 CLOSED_PIPE = 141
-
-
-def _cli(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pyg_jit_shim", *args], cwd=str(REPO),
-                          env=env or environment(), capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False)
 
 
 def _one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -39,32 +34,9 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def _empty_dirs(root: Path) -> Dict[str, str]:
-    """A temp dir and a home dir with nothing in them, PyG's home left to follow
-    HOME, and torch's own cache (which any import of PyG creates on torch 2.x,
-    check or not) kept elsewhere."""
-    overrides = {}
-    for key, name in (("TMPDIR", "tmp"), ("HOME", "home"),
-                      ("TORCHINDUCTOR_CACHE_DIR", "torch-cache")):
-        (root / name).mkdir()
-        overrides[key] = str(root / name)
-    return overrides
-
-
-def _left_behind(env: Dict[str, str]) -> List[str]:
-    return sorted(str(path) for key in ("TMPDIR", "HOME") for path in Path(env[key]).rglob("*"))
-
-
-def _checked(root: Path, *args: str, **switches: str) -> Tuple[subprocess.CompletedProcess,
-                                                                 List[str]]:
-    env = environment(PYG_HOME=None, **switches, **_empty_dirs(root))
-    result = _cli("check", *args, env=env)
-    return result, _left_behind(env)
-
-
 def test_check_json(tmp_path: Path) -> None:
     """``check --json`` as a service runs it, the shim on."""
-    result, left = _checked(tmp_path, "--json")
+    result, left = checked(tmp_path, "--json")
     report = json.loads(result.stdout)
     assert report["torch_geometric"] == PYG
     assert report["shim"]["verdict"] == ("patched" if IS_AFFECTED else "untouched")
@@ -84,37 +56,6 @@ def test_check_json(tmp_path: Path) -> None:
     assert left == []
 
 
-def test_check_without_the_shim(tmp_path: Path) -> None:
-    """``check`` with the shim off: PyG's own generator runs, and writes."""
-    result, left = _checked(tmp_path, PYG_JIT_SHIM="off")
-    assert "Traceback" not in result.stderr
-    # 2.5.1-2.5.2 (as 2.5.3) would leave a file per layer class in the temp
-    # dir, 2.5.0 under ~/.cache/pyg.
-    assert left == []
-    lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"pyg-jit-shim {pyg_jit_shim.__version__}: Python ")
-    assert lines[0].endswith(f", torch_geometric {PYG}")
-    assert lines[1].startswith("shim: disabled (off) - ")
-    scripted_at = next(i for i, line in enumerate(lines) if line.startswith("scripted, "))
-    others_at = next(i for i, line in enumerate(lines) if line.startswith("not scripted ("))
-    assert 1 < scripted_at < others_at
-    scripted = " ".join(lines[scripted_at + 1:others_at]).replace(",", " ").split()
-    assert scripted == sorted(scripted, key=str.casefold)
-    others = [line.split()[1] for line in lines[others_at + 1:] if line.startswith("  ")]
-    assert "GravNetConv" in others  # needs torch-cluster, which no session installs
-    assert others == sorted(others, key=str.casefold)
-    verdict = lines[-1]
-    assert result.returncode == (1 if verdict.startswith("FAIL:") else 0)
-    # Without the shim 2.5.2 scripts almost nothing: exit status 1, and why.
-    if PYG in ("2.5.2", "2.5.3"):
-        assert verdict.startswith("FAIL:" if PYG == "2.5.2" else "OK:")
-        assert ("GCNConv" in scripted) == (PYG == "2.5.3")
-    # --version prints the versions as check does.
-    version = _cli("--version")
-    assert version.returncode == 0, version.stderr
-    assert version.stdout.splitlines() == lines[:1]
-
-
 def test_a_service_never_loads_the_command_line() -> None:
     result = run_python("""
         import json, sys
@@ -131,16 +72,16 @@ def test_version_and_check_without_torch_or_pyg(tmp_path: Path) -> None:
     shutil.copytree(Path(pyg_jit_shim.__file__).parent, tmp_path / "pyg_jit_shim")
     env = environment(PYTHONPATH=str(tmp_path))
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
+    def bare(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-S", "-m", "pyg_jit_shim", *args],
                               cwd=str(tmp_path), env=env, capture_output=True, text=True,
                               timeout=TIMEOUT, check=False)
 
-    version = cli("--version")
+    version = bare("--version")
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip().endswith(
         "torch not installed, torch_geometric not installed")
-    check = cli("check", "--json")
+    check = bare("check", "--json")
     assert check.returncode == 2
     assert "cannot run the self-test: torch not installed" in _one_line_error(check)
 
@@ -157,7 +98,7 @@ def _to_closed_pipe(*args: str, buffered: bool = False) -> subprocess.CompletedP
     return subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
 
 
-def test_check_piped_into_head() -> None:
+def test_check_piped_into_head_and_version() -> None:
     # `pyg-jit-shim check | head -n1`: the versions come at once, and the
     # self-test stops when head has gone.
     check = subprocess.Popen([CONSOLE, "check"], cwd=str(REPO), env=environment(),
@@ -169,8 +110,13 @@ def test_check_piped_into_head() -> None:
     first, _ = head.communicate(timeout=TIMEOUT)
     _, stderr = check.communicate(timeout=TIMEOUT)
     assert check.returncode == CLOSED_PIPE, stderr
-    assert first.startswith(f"pyg-jit-shim {pyg_jit_shim.__version__}: Python ")
     assert "Traceback" not in stderr and "Broken pipe" not in stderr
+    assert first.startswith(f"pyg-jit-shim {pyg_jit_shim.__version__}: Python ")
+    assert first.rstrip("\n").endswith(f", torch_geometric {PYG}")
+    # --version prints the versions as check does.
+    version = cli("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout == first
 
 
 @pytest.mark.parametrize("args", [("check", "--json"), ("show", "torch_geometric.nn:GCNConv")])
@@ -186,7 +132,7 @@ def test_closed_pipe_exits_141_without_traceback(args: Tuple[str, ...]) -> None:
 
 
 def test_show_prints_the_generated_source() -> None:
-    result = _cli("show", "torch_geometric.nn:GATv2Conv")
+    result = cli("show", "torch_geometric.nn:GATv2Conv")
     if PYG == "2.4.0":  # before the generator: nothing to show, and it says so
         assert "predates 2.5.0" in _one_line_error(result)
         return
@@ -210,7 +156,7 @@ def test_errors_are_one_line_without_traceback() -> None:
         ["run", "--"],
         [],
     ]
-    results = [_cli(*args) for args in cases]
+    results = [cli(*args) for args in cases]
     messages = [_one_line_error(result) for result in results]
     assert "invalid choice: 'frobnicate'" in messages[0]
     assert "expected MODULE:CLASS" in messages[1]
@@ -229,7 +175,7 @@ def test_run_exit_status_as_a_shell_gives_it(tmp_path: Path) -> None:
     for name, command in (("not found", "no-such-program-xyz"),
                           ("not executable", str(not_executable)),
                           ("a directory", str(tmp_path))):
-        result = _cli("run", "--", command)
+        result = cli("run", "--", command)
         assert f"cannot run {command!r}" in _one_line_error(result)
         statuses[name] = result.returncode
     assert statuses == {"not found": 127, "not executable": 126, "a directory": 126}
@@ -238,7 +184,7 @@ def test_run_exit_status_as_a_shell_gives_it(tmp_path: Path) -> None:
 def test_run_leaves_sigpipe_to_the_program() -> None:
     # Python ignores SIGPIPE and an exec'd program would inherit that: `yes`
     # would then complain of a broken pipe instead of ending quietly.
-    result = _cli("run", "--", "sh", "-c", "yes | head -n1")
+    result = cli("run", "--", "sh", "-c", "yes | head -n1")
     assert (result.returncode, result.stdout, result.stderr) == (0, "y\n", "")
 
 
@@ -287,6 +233,6 @@ def test_run_activates_the_shim_in_an_unmodified_program(tmp_path: Path) -> None
 
 
 def test_python_m_run_is_the_same_launcher() -> None:
-    result = _cli("run", "--", sys.executable, "-c",
+    result = cli("run", "--", sys.executable, "-c",
                   "import sys; sys.exit(3 if 'pyg_jit_shim' in sys.modules else 4)")
     assert result.returncode == 3, result.stderr

@@ -126,6 +126,8 @@ def _text(report: Dict[str, Any]) -> str:
 
 
 def check(as_json: bool = False) -> int:
+    if as_json and reader_gone(sys.stdout):
+        raise closed_pipe()  # before seconds of importing torch, for nobody
     found = versions()
     current = status()
     missing = [f"{name} {problem}" for name in ("torch", "torch_geometric")
