@@ -42,7 +42,16 @@ def _make_directories(path: str) -> None:
 def _open_directory(path: str) -> int:
     _make_directories(path)
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        # O_NOFOLLOW refuses a link (the guard against being redirected); the
+        # error it gives, "not a directory" or "too many links", misleads.
+        if os.path.islink(path):
+            raise PermissionError(
+                f"{path} is a symbolic link (to {os.readlink(path)}); links are not "
+                "followed there: name the directory itself") from None
+        raise
     info = os.fstat(fd)
     geteuid = getattr(os, "geteuid", None)
     problem = None

@@ -1,20 +1,29 @@
-"""The command line: check, show, run, and errors a person can act on."""
+"""The command line: check, show, run, --version, and errors, exit statuses and
+closed pipes as with a standard command-line tool.
+
+Exit statuses: 0 fine, 1 a finding (check: a layer 2.5.3 scripts does not
+script here), 2 trouble (usage, nothing to check), 126/127 `run` cannot start
+the program / finds none, 141 the reader of standard output went away.
+
+`check` self-tests every layer class: it runs once per release here, and once
+more without the shim where that differs (tests/affected/test_check_off.py).
+"""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Tuple
 
-from tests.helpers import IS_AFFECTED, PYG, REPO, TIMEOUT, environment
+import pytest
+
+import pyg_jit_shim
+from tests.cli import checked, cli
+from tests.helpers import IS_AFFECTED, PYG, REPO, TIMEOUT, environment, last_json, run_python
 
 CONSOLE = str(Path(sys.executable).with_name("pyg-jit-shim"))
-
-
-def _cli(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pyg_jit_shim", *args], cwd=str(REPO),
-                          env=env or environment(), capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False)
+CLOSED_PIPE = 141
 
 
 def _one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -25,14 +34,16 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_check_json() -> None:
-    result = _cli("check", "--json")
+def test_check_json(tmp_path: Path) -> None:
+    """``check --json`` as a service runs it, the shim on."""
+    result, left = checked(tmp_path, "--json")
     report = json.loads(result.stdout)
     assert report["torch_geometric"] == PYG
     assert report["shim"]["verdict"] == ("patched" if IS_AFFECTED else "untouched")
     assert report["needed"] == IS_AFFECTED
-    names = {row["name"] for row in report["layers"]}
-    assert {"GCNConv", "SAGEConv", "GATConv"} <= names
+    names = [row["name"] for row in report["layers"]]
+    assert {"GCNConv", "SAGEConv", "GATConv"} <= set(names)
+    assert names == sorted(names, key=str.casefold)
     gcn = next(row for row in report["layers"] if row["name"] == "GCNConv")
     assert gcn["on_2_5_3"] == "scripted"
     # The exit status says whether everything 2.5.3 scripts scripts here.
@@ -40,10 +51,88 @@ def test_check_json() -> None:
     assert report["ok"] == (report["regressions"] == [])
     if IS_AFFECTED or PYG == "2.5.3":
         assert report["ok"] and gcn["status"] == "scripted"
+    # Where PyG generates (2.5.3 and later): one file per layer class in the
+    # temp dir, 60 on 2.5.3, unless check keeps them elsewhere.
+    assert left == []
+
+
+def test_a_service_never_loads_the_command_line() -> None:
+    result = run_python("""
+        import json, sys
+        import pyg_jit_shim
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("pyg_jit_shim."))))
+    """)
+    loaded = last_json(result)
+    assert loaded  # the runtime's own modules
+    assert [name for name in loaded if name.startswith("pyg_jit_shim.cli")] == []
+
+
+def test_version_and_check_without_torch_or_pyg(tmp_path: Path) -> None:
+    # The shim's own files only: no site-packages, so neither torch nor PyG.
+    shutil.copytree(Path(pyg_jit_shim.__file__).parent, tmp_path / "pyg_jit_shim")
+    env = environment(PYTHONPATH=str(tmp_path))
+
+    def bare(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-S", "-m", "pyg_jit_shim", *args],
+                              cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT, check=False)
+
+    version = bare("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip().endswith(
+        "torch not installed, torch_geometric not installed")
+    check = bare("check", "--json")
+    assert check.returncode == 2
+    assert "cannot run the self-test: torch not installed" in _one_line_error(check)
+
+
+def _to_closed_pipe(*args: str, buffered: bool = False) -> subprocess.CompletedProcess:
+    """Runs the command with a reader that went away before it wrote anything."""
+    env = environment(PYTHONUNBUFFERED=None if buffered else "1")
+    process = subprocess.Popen([sys.executable, "-m", "pyg_jit_shim", *args], cwd=str(REPO),
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    return subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
+
+
+def test_check_piped_into_head_and_version() -> None:
+    # `pyg-jit-shim check | head -n1`: the versions come at once, and the
+    # self-test stops when head has gone.
+    check = subprocess.Popen([CONSOLE, "check"], cwd=str(REPO), env=environment(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    head = subprocess.Popen(["head", "-n1"], stdin=check.stdout, stdout=subprocess.PIPE,
+                            text=True)
+    assert check.stdout is not None
+    check.stdout.close()  # head is its only reader
+    first, _ = head.communicate(timeout=TIMEOUT)
+    _, stderr = check.communicate(timeout=TIMEOUT)
+    assert check.returncode == CLOSED_PIPE, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr
+    assert first.startswith(f"pyg-jit-shim {pyg_jit_shim.__version__}: Python ")
+    assert first.rstrip("\n").endswith(f", torch_geometric {PYG}")
+    # --version prints the versions as check does.
+    version = cli("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout == first
+
+
+@pytest.mark.parametrize("args", [("check", "--json"), ("show", "torch_geometric.nn:GCNConv")])
+def test_closed_pipe_exits_141_without_traceback(args: Tuple[str, ...]) -> None:
+    # check --json: 1 would mean "a layer regressed". show writes into a
+    # buffer, which fails only when flushed at the end.
+    result = _to_closed_pipe(*args, buffered=True)
+    if args[0] == "show" and PYG == "2.4.0":  # nothing to show, nothing written
+        assert result.returncode == 2 and "predates 2.5.0" in result.stderr
+        return
+    assert result.returncode == CLOSED_PIPE, result.stderr
+    assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
 
 
 def test_show_prints_the_generated_source() -> None:
-    result = _cli("show", "torch_geometric.nn:GATv2Conv")
+    result = cli("show", "torch_geometric.nn:GATv2Conv")
     if PYG == "2.4.0":  # before the generator: nothing to show, and it says so
         assert "predates 2.5.0" in _one_line_error(result)
         return
@@ -65,18 +154,38 @@ def test_errors_are_one_line_without_traceback() -> None:
         ["show", "torch_geometric.nn:NoSuchConv"],
         ["show", "torch.nn:Linear"],
         ["run", "--"],
-        ["run", "--", "no-such-program-xyz"],
         [],
     ]
-    messages = [_one_line_error(_cli(*args)) for args in cases]
+    results = [cli(*args) for args in cases]
+    messages = [_one_line_error(result) for result in results]
     assert "invalid choice: 'frobnicate'" in messages[0]
     assert "expected MODULE:CLASS" in messages[1]
     assert "cannot import 'no_such_module_xyz'" in messages[2]
     assert "has no 'NoSuchConv'" in messages[3]
     assert "torch.nn:Linear is not a torch_geometric MessagePassing layer" in messages[4]
     assert "run needs a command after --" in messages[5]
-    assert "cannot run 'no-such-program-xyz'" in messages[6]
-    assert "a command is required" in messages[7]
+    assert "a command is required" in messages[6]
+    assert [result.returncode for result in results] == [2] * len(cases)
+
+
+def test_run_exit_status_as_a_shell_gives_it(tmp_path: Path) -> None:
+    not_executable = tmp_path / "serve.sh"
+    not_executable.write_text("#!/bin/sh\nexit 0\n")
+    statuses: Dict[str, Any] = {}
+    for name, command in (("not found", "no-such-program-xyz"),
+                          ("not executable", str(not_executable)),
+                          ("a directory", str(tmp_path))):
+        result = cli("run", "--", command)
+        assert f"cannot run {command!r}" in _one_line_error(result)
+        statuses[name] = result.returncode
+    assert statuses == {"not found": 127, "not executable": 126, "a directory": 126}
+
+
+def test_run_leaves_sigpipe_to_the_program() -> None:
+    # Python ignores SIGPIPE and an exec'd program would inherit that: `yes`
+    # would then complain of a broken pipe instead of ending quietly.
+    result = cli("run", "--", "sh", "-c", "yes | head -n1")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "y\n", "")
 
 
 PROGRAM = """
@@ -124,6 +233,6 @@ def test_run_activates_the_shim_in_an_unmodified_program(tmp_path: Path) -> None
 
 
 def test_python_m_run_is_the_same_launcher() -> None:
-    result = _cli("run", "--", sys.executable, "-c",
+    result = cli("run", "--", sys.executable, "-c",
                   "import sys; sys.exit(3 if 'pyg_jit_shim' in sys.modules else 4)")
     assert result.returncode == 3, result.stderr

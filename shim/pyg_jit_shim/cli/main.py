@@ -4,6 +4,8 @@ import argparse
 import sys
 from typing import List, NoReturn, Optional
 
+from .pipes import CLOSED_PIPE, silence_stdout
+
 USAGE_ERROR = 2
 
 
@@ -17,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pyg-jit-shim", description=(
         "Diagnose and activate pyg_jit_shim, which makes torch.jit.script work on "
         "PyTorch Geometric 2.5.0-2.5.2 as on 2.5.3."))
+    parser.add_argument("--version", action="store_true", help=(
+        "print the versions of the shim, Python, torch and torch_geometric, and exit"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check = commands.add_parser(
         "check", help="versions, what the shim did, and a self-test of every conv layer")
@@ -31,9 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _dispatch(argv: Optional[List[str]]) -> int:
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        from .selftest import version_line, versions
+
+        print(version_line(versions()))
+        return 0
     if args.command == "check":
         from .selftest import check
 
@@ -51,3 +60,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run(command)
     parser.error("a command is required: check, show or run")
 
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        try:
+            return _dispatch(argv)
+        finally:
+            # Inside the handler: what is still buffered fails here, not at exit.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        return CLOSED_PIPE

@@ -7,6 +7,7 @@ import sys
 from typing import Any, List, Optional, Tuple
 
 from ..report import LOGGER
+from .scratch import private_output
 
 _KINDS = ("propagate", "edge_updater")
 
@@ -84,7 +85,8 @@ def show(target: str) -> int:
         if not hasattr(torch_geometric, "template"):
             raise _Refusal(f"torch_geometric {torch_geometric.__version__} has no template "
                            "generator (it predates 2.5.0); nothing is generated")
-        found, messages = _sources(cls)
+        with private_output():  # on releases the shim leaves alone, PyG writes a file
+            found, messages = _sources(cls)
     except _Refusal as refusal:
         sys.stderr.write(f"pyg-jit-shim: {refusal}\n")
         return 2
