@@ -98,9 +98,9 @@ def _private_names(chain: List[str]) -> Dict[str, Any]:
     }
 
 
-# Classes whose generation step the shim performed, across patch()/unpatch():
-# they were not "built before the shim".
-BUILT: "weakref.WeakSet[type]" = weakref.WeakSet()
+# Classes whose generation step the shim performed, or that it already named
+# as built without it: across patch()/unpatch(), each is named at most once.
+KNOWN: "weakref.WeakSet[type]" = weakref.WeakSet()
 
 
 class Construction:
@@ -173,23 +173,20 @@ class Construction:
             failure = error
         with modules.LOCK:
             if generated_for(cls, kind):
-                # Another thread built this class meanwhile.
-                if module is not None:
-                    modules.discard(module)
-                return
+                return  # another thread built this class meanwhile
             own = getattr(cls, kind)
             setattr(cls, "_orig_" + kind, own)
             if module is None:
                 setattr(cls, "_jinja_" + kind, own)
             else:
-                # The module lives as long as the class: classes made in a
-                # loop and dropped do not pile up modules.
-                modules.register(module, owner=cls)
+                # Registered while the class lives: classes made in a loop and
+                # dropped do not pile up modules.
+                modules.hold(module, cls)
                 generated = getattr(module, kind)
                 setattr(cls, "_jinja_" + kind, generated)
                 setattr(cls, kind, generated)
                 setattr(cls, collect, getattr(module, collect))
-            BUILT.add(cls)
+            KNOWN.add(cls)
         if failure is not None:
             self._report(cls, kind, failure)
 
@@ -208,7 +205,7 @@ class Construction:
             source = star_imports(render(path, variables), chain)
         except Exception as error:
             raise _Stage(f"rendering PyG's {template}", error) from error
-        return modules.compile_module(
+        return modules.shared_module(
             prefix + "_" + kind, source, required_names(path, variables),
             namespace=_private_names(chain),
         )
@@ -307,7 +304,7 @@ def _built_before(base: type) -> List[type]:
         seen.add(cls)
         pending.extend(cls.__subclasses__())
         built = "_orig_propagate" in vars(cls) or "_orig_edge_updater" in vars(cls)
-        if built and cls not in BUILT:
+        if built and cls not in KNOWN:
             found.append(cls)
     return found
 
@@ -317,6 +314,7 @@ def _repair_built_classes(base: type) -> None:
     built = _built_before(base)
     if not built:
         return
+    KNOWN.update(built)
     repaired = []
     for cls in built:
         for kind, _, _ in _KINDS:

@@ -3,7 +3,8 @@ that is being built.
 
 Constructions enter side by side and never wait for each other; a change of
 the patches waits until the constructions in flight in other threads are done,
-and constructions that start meanwhile wait for the change. So each
+and constructions that start meanwhile wait for the change, then go before the
+next change (patch() and unpatch() in a loop cannot starve them). So each
 construction sees PyG's objects either all patched or all as PyG made them.
 """
 
@@ -14,6 +15,7 @@ from typing import Dict, Iterator, Optional
 _condition = threading.Condition(threading.Lock())
 _building: Dict[int, int] = {}  # thread id -> constructions it has in flight
 _changer: Optional[int] = None  # the thread changing the patches
+_waiting = 0  # constructions waiting for a change to end
 
 
 def _others_building(me: int) -> bool:
@@ -22,11 +24,16 @@ def _others_building(me: int) -> bool:
 
 @contextmanager
 def building() -> Iterator[None]:
+    global _waiting
     me = threading.get_ident()
     with _condition:
         # A thread that is changing the patches may build (its own hook code).
-        while _changer is not None and _changer != me:
-            _condition.wait()
+        if _changer is not None and _changer != me:
+            _waiting += 1
+            while _changer is not None and _changer != me:
+                _condition.wait()
+            _waiting -= 1
+            _condition.notify_all()
         _building[me] = _building.get(me, 0) + 1
     try:
         yield
@@ -44,8 +51,9 @@ def changing() -> Iterator[None]:
     me = threading.get_ident()
     with _condition:
         # The caller's own constructions in flight (patch() called from a
-        # layer's __init__) cannot finish first: they are not waited for.
-        while (_changer is not None and _changer != me) or _others_building(me):
+        # layer's __init__) cannot finish first: they are not waited for; nor
+        # does a change made within a change.
+        while _changer != me and (_changer is not None or _waiting or _others_building(me)):
             _condition.wait()
         outer, _changer = _changer, me
     try:

@@ -166,20 +166,21 @@ def _register_locked(module: ModuleType) -> None:
 
 
 def _release(name: str, source: str) -> None:
-    """Forgets the module ``name`` built from ``source`` once the class it was
-    generated for is gone (it holds neither, so that it cannot keep them alive)."""
-    with LOCK:
-        module = sys.modules.get(name)
-        loader = getattr(module, "__loader__", None)
-        if module is not None and isinstance(loader, _SourceLoader) and loader.source is source:
-            del sys.modules[name]
-            _released.append(module)
-            if _after_collection not in gc.callbacks:
-                gc.callbacks.append(_after_collection)
-        filename = filename_for(name)
-        entry = linecache.cache.get(filename)
-        if entry is not None and len(entry) == 4 and "".join(entry[2]) == source:
-            del linecache.cache[filename]
+    """Forgets the module ``name`` built from ``source`` (it holds neither, so
+    that it cannot keep them alive)."""
+    module = sys.modules.get(name)
+    loader = getattr(module, "__loader__", None)
+    if module is not None and isinstance(loader, _SourceLoader) and loader.source is source:
+        del sys.modules[name]
+        _released.append(module)
+        if _after_collection not in gc.callbacks:
+            gc.callbacks.append(_after_collection)
+    if _shared.get(source) is module:
+        del _shared[source]
+    filename = filename_for(name)
+    entry = linecache.cache.get(filename)
+    if entry is not None and len(entry) == 4 and "".join(entry[2]) == source:
+        del linecache.cache[filename]
 
 
 # A released module's functions and its namespace hold each other, so they
@@ -225,18 +226,6 @@ def _after_collection(phase: str, info: Dict[str, Any]) -> None:
             namespace.clear()
 
 
-def register(module: ModuleType, owner: Optional[type] = None) -> None:
-    """Makes ``module`` importable by name and its source readable; with
-    ``owner``, only for as long as that class lives."""
-    with LOCK:
-        _register_locked(module)
-    source = source_of(module)
-    if owner is not None:
-        finalizer = weakref.finalize(owner, _release, module.__name__, source)
-        finalizer.atexit = False  # nothing to tidy at shutdown
-    dump.write(module.__name__, source)
-
-
 def discard(module: ModuleType) -> None:
     with LOCK:
         _reserved.discard(module.__name__)
@@ -249,18 +238,20 @@ def _registered(source: str) -> Optional[ModuleType]:
     return module if module is not None and sys.modules.get(module.__name__) is module else None
 
 
-def shared_module(name: str, source: str, required: Sequence[str]) -> ModuleType:
+def shared_module(name: str, source: str, required: Sequence[str],
+                  namespace: Optional[Mapping[str, Any]] = None) -> ModuleType:
     """The one registered module for ``source``, built on first request.
 
-    For sources that depend on nothing but fixed imports (``Sequential``):
-    identical ones share a module, so a process that builds thousands of equal
-    models holds one module, not thousands.
+    Identical sources share a module: a process that builds thousands of equal
+    ``Sequential`` models, or makes the same layer class again and again (a
+    hyper-parameter search, a notebook cell run twice), holds one module, not
+    thousands. The functions in it do not depend on the class they serve.
     """
     with LOCK:
         existing = _registered(source)
     if existing is not None:
         return existing
-    module = compile_module(name, source, required)
+    module = compile_module(name, source, required, namespace)
     with LOCK:
         existing = _registered(source)
         if existing is not None:
@@ -270,3 +261,31 @@ def shared_module(name: str, source: str, required: Sequence[str]) -> ModuleType
         _register_locked(module)
     dump.write(module.__name__, source)
     return module
+
+
+# How many live classes use each module that classes hold (by name). A module
+# without holders (Sequential's) stays; one whose last holder is freed goes.
+_holders: Dict[str, int] = {}
+
+
+def hold(module: ModuleType, owner: type) -> None:
+    """Keeps ``module`` registered for as long as class ``owner`` lives."""
+    name, source = module.__name__, source_of(module)
+    with LOCK:
+        if _shared.get(source) is not module and name not in sys.modules:
+            # Released between shared_module() and now: registered again.
+            _shared[source] = module
+            _register_locked(module)
+        _holders[name] = _holders.get(name, 0) + 1
+    finalizer = weakref.finalize(owner, _let_go, name, source)
+    finalizer.atexit = False  # nothing to tidy at shutdown
+
+
+def _let_go(name: str, source: str) -> None:
+    with LOCK:
+        left = _holders.get(name, 1) - 1
+        if left:
+            _holders[name] = left
+            return
+        _holders.pop(name, None)
+        _release(name, source)
