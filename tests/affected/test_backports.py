@@ -286,3 +286,24 @@ def test_status_names_the_backports() -> None:
     status = pyg_jit_shim.status()
     assert set(BACKPORTS.values()) <= set(status.fixes)
 
+
+
+def test_check_fails_where_a_repaired_layer_does_not_script_after_load() -> None:
+    # The check claims the repair, but its serving-side interpreter runs
+    # without the shim (as a serving process that never imports it would).
+    result = run_python("""
+import os, sys
+import pyg_jit_shim
+import torch_geometric
+os.environ["PYG_JIT_SHIM"] = "off"
+from pyg_jit_shim.__main__ import main
+sys.exit(main(["check"]))
+""", check=False)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert "OK: every layer that PyG 2.5.3 scripts scripts here." in lines
+    (failure,) = [line for line in lines if line.startswith("FAIL:")]
+    assert failure.startswith("FAIL: scripted here, but not after torch.load elsewhere: ")
+    assert "GCNConv" in failure.split(": ", 2)[2].split(", ")
+    (gcn,) = [line.split() for line in lines if line.split()[1:2] == ["GCNConv"]]
+    assert gcn[0] == "script-failed" and "variable number of arguments" in " ".join(gcn)
