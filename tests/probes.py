@@ -54,6 +54,9 @@ _TARGETS = [
     ("torch_geometric.inspector", "Inspector", "get_source"),
     ("torch_geometric.inspector", "Inspector", "_globals"),
     ("torch_geometric.inspector", "find_parenthesis_content"),
+    # Beyond 2.5.3 (__setstate__ exists from PyG 2.6 on):
+    ("torch_geometric.inspector", "Inspector", "get_params_from_method_call"),
+    ("torch_geometric.nn.conv.message_passing", "MessagePassing", "__setstate__"),
 ]
 
 
