@@ -87,6 +87,14 @@ def scripted_matches(module: Any, *inputs: Any) -> float:
         return float((scripted(*inputs) - module(*inputs)).abs().max())
 
 
+def generated_sources(cls: type) -> Dict[str, str]:
+    """The source of the modules generated for ``cls``: kind -> source."""
+    import inspect
+
+    return {kind: inspect.getsource(sys.modules[vars(cls)[kind].__module__])
+            for kind in ("propagate", "edge_updater") if kind in vars(cls)}
+
+
 def save_all(conformance: Any, names: Iterable[str], directory: Union[str, Path]
              ) -> Tuple[Dict[str, Optional[str]], Dict[str, str]]:
     """``conformance.save_scripted`` for each case: (name -> file, or None where

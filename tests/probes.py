@@ -54,6 +54,9 @@ _TARGETS = [
     ("torch_geometric.inspector", "Inspector", "get_source"),
     ("torch_geometric.inspector", "Inspector", "_globals"),
     ("torch_geometric.inspector", "find_parenthesis_content"),
+    # Beyond 2.5.3 (__setstate__ exists from PyG 2.6 on):
+    ("torch_geometric.inspector", "Inspector", "get_params_from_method_call"),
+    ("torch_geometric.nn.conv.message_passing", "MessagePassing", "__setstate__"),
 ]
 
 
@@ -83,3 +86,53 @@ try:
 except Exception as error:
     scripted = repr(error)[:300]
 """
+
+# What fails on every 2.5.x without the shim, 2.5.3 included, and works on
+# PyG 2.6 (#9245, #9494, #9368). argv[1], argv[2]: a torch.save'd
+# TutorialEdgeConv and TutorialGCN, both (8, 4).
+BEYOND_2_5_3 = r"""
+import json, sys
+import pyg_jit_shim
+import torch
+import torch_geometric
+from tests.helpers import graph
+from tests.layers import beyond, tutorial
+
+
+def outcome(call):
+    try:
+        call()
+    except Exception as error:
+        lines = str(error).strip().splitlines()
+        return type(error).__name__ + (": " + lines[0] if lines else "")
+    return "ok"
+
+
+x, edge_index = graph()
+restored = torch.load(sys.argv[1], weights_only=False)
+tutorial.TutorialGCN(8, 4)
+built_first = torch.load(sys.argv[2], weights_only=False)
+report = {
+    "keyword first, eager": outcome(lambda: beyond.KeywordFirst()(x, edge_index)),
+    "keyword first, scripted": outcome(
+        lambda: torch.jit.script(beyond.KeywordFirst())(x, edge_index)),
+    "optional edge_attr omitted, eager": outcome(
+        lambda: beyond.OptionalEdgeAttr()(x, edge_index)),
+    "restored, scripted": outcome(lambda: torch.jit.script(restored)(x, edge_index)),
+    "restored, class built here first": outcome(
+        lambda: torch.jit.script(built_first)(x, edge_index)),
+}
+report["shim"] = pyg_jit_shim.status().verdict
+print(json.dumps(report))
+"""
+
+# What BEYOND_2_5_3 reports without the shim on 2.5.0-2.5.3 (measured on each).
+FAILS_WITHOUT_SHIM = {
+    "keyword first, eager": "TypeError: propagate() got an unexpected keyword argument 'x'",
+    "keyword first, scripted": "RuntimeError: undefined value x:",
+    "optional edge_attr omitted, eager": "AssertionError",
+    "restored, scripted": "NotSupportedError: Compiled functions can't take variable "
+                          "number of arguments or use keyword-only arguments with defaults:",
+    # Once the process built one: PyG generates at construction only.
+    "restored, class built here first": "ok",
+}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs more to import than the rest of the import path
-    from typing import Tuple
+    from typing import Optional, Tuple
 
 # Releases whose template generator is broken. 2.5.3 is the reference.
 AFFECTED = ("2.5.0", "2.5.1", "2.5.2")
@@ -23,15 +23,19 @@ ALL = AFFECTED
 
 
 class Fix:
-    __slots__ = ("id", "patches", "releases", "summary", "upstream")
+    __slots__ = ("fixed_in", "id", "patches", "releases", "summary", "upstream")
 
     def __init__(self, id: str, releases: Tuple[str, ...], upstream: str,
-                 patches: Tuple[str, ...], summary: str) -> None:
+                 patches: Tuple[str, ...], summary: str,
+                 fixed_in: Optional[str] = None) -> None:
         self.id = id
         self.releases = releases
         self.upstream = upstream
         self.patches = patches
         self.summary = summary
+        # Set for fixes beyond 2.5.3: the first PyG release that has them, which
+        # is what a 2.5.3 user needs (the shim leaves 2.5.3 alone).
+        self.fixed_in = fixed_in
 
 
 class Patch:
@@ -88,6 +92,35 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("inspector-globals", ("2.5.0",), ()),
     Patch("inspector-comments", ("2.5.0",), ()),
     Patch("construction", ALL, ("inspector-source",)),
+)
+
+
+# -- Beyond 2.5.3 ---------------------------------------------------------------
+# Generator fixes that upstream made only in 2.6.0. Each makes code work that
+# fails on every 2.5.x (2.5.3 included) and leaves what works unchanged: same
+# outputs, same scripted code (tests/affected/test_backports.py).
+BEYOND_2_5_3 = "2.6.0"
+
+FIXES += (
+    Fix("script-after-load", ALL, "#9368 (MessagePassing.__setstate__)", ("restore-generation",),
+        "a layer restored by torch.load/pickle in a process that never built its "
+        "class gets the generated propagate()/edge_updater() a constructed one "
+        "gets, so torch.jit.script works on it",
+        fixed_in=BEYOND_2_5_3),
+    Fix("keyword-propagate", ALL, "#9245", ("inspector-keywords",),
+        "self.propagate(x=x, edge_index=edge_index), edge_index by keyword and not "
+        "first, keeps x (TypeError: unexpected keyword argument 'x')",
+        fixed_in=BEYOND_2_5_3),
+    Fix("untyped-optional-edges", ALL, "#9494", ("collect-optional-edges",),
+        "an untyped optional edge_weight/edge_attr/edge_type argument may be None "
+        "eagerly (AssertionError in the generated collect); scripted code unchanged",
+        fixed_in=BEYOND_2_5_3),
+)
+
+PATCHES += (
+    Patch("restore-generation", ALL, ("construction",)),
+    Patch("inspector-keywords", ALL, ()),
+    Patch("collect-optional-edges", ALL, ("generator",)),
 )
 
 

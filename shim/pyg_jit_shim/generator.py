@@ -2,12 +2,13 @@
 
 It renders PyG's own installed templates exactly as PyG does, then builds the
 module in memory (see :mod:`pyg_jit_shim.modules`) instead of writing a file
-and importing it back.
+and importing it back. Backports of later template fixes adjust the rendered
+text through :data:`ADJUSTMENTS` (see :mod:`pyg_jit_shim.optional_edges`).
 """
 
 import os
 from types import ModuleType
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from .modules import LOCK, shared_module
 from .patching import Context, Implementation, Recorder, parameter_names
@@ -22,6 +23,10 @@ _DEFINES = {
 
 _environments: Dict[str, Any] = {}
 
+# (template path, rendered text) -> text; set by backport patches while
+# they are applied, read at every render.
+ADJUSTMENTS: Tuple[Callable[[str, str], str], ...] = ()
+
 
 def render(template_path: str, variables: Mapping[str, Any]) -> str:
     directory, filename = os.path.split(template_path)
@@ -35,6 +40,8 @@ def render(template_path: str, variables: Mapping[str, Any]) -> str:
             environment = Environment(loader=FileSystemLoader(directory))
             _environments[directory] = environment
     text: str = environment.get_template(filename).render(**variables)
+    for adjust in ADJUSTMENTS:
+        text = adjust(template_path, text)
     return text
 
 

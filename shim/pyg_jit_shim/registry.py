@@ -6,9 +6,12 @@ from .construction import CONSTRUCTION
 from .fixes import fixes_for, patches_for
 from .generator import GENERATOR
 from .inspector_fixes import COMMENTS, GLOBALS, SOURCE
+from .keyword_calls import INSPECTOR_KEYWORDS
+from .optional_edges import COLLECT_OPTIONAL_EDGES
 from .patching import Context, Implementation, Recorder
 from .properties import PROPERTIES
 from .report import WARNING, ShimError, describe, log
+from .restore import RESTORE_GENERATION
 from .targets import PyG
 
 IMPLEMENTATIONS: Dict[str, Implementation] = {
@@ -19,6 +22,13 @@ IMPLEMENTATIONS: Dict[str, Implementation] = {
     "inspector-comments": COMMENTS,
     "construction": CONSTRUCTION,
 }
+
+# Beyond 2.5.3: fixes PyG made in 2.6.0 (see fixes.BEYOND_2_5_3).
+IMPLEMENTATIONS.update({
+    "restore-generation": RESTORE_GENERATION,
+    "inspector-keywords": INSPECTOR_KEYWORDS,
+    "collect-optional-edges": COLLECT_OPTIONAL_EDGES,
+})
 
 
 def apply_patches(

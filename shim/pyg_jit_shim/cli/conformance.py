@@ -24,6 +24,11 @@ regenerates it.
 loads such a file with ``torch.jit.load`` and compares, needing only torch
 (the recorded outcome on 2.5.3 is ``"jit_save_load"`` in the same file).
 
+:func:`save_eager` saves a case's eager layer with ``torch.save``, inputs and
+eager output included, the way a service saves a trained model;
+:func:`check_loaded` restores it with ``torch.load`` (meant for a process that
+never built the class), scripts it and compares.
+
 Importing this module is cheap: ``torch`` and ``torch_geometric`` are only
 imported inside the functions that need them.
 """
@@ -52,7 +57,9 @@ __all__ = [
     "STATUSES",
     "Result",
     "ROUND_TRIP_STATUSES",
+    "LOAD_STATUSES",
     "case_names",
+    "check_loaded",
     "check_saved",
     "count_statuses",
     "eager_output",
@@ -63,7 +70,9 @@ __all__ = [
     "load_expected_round_trip",
     "run_all",
     "run_case",
+    "save_eager",
     "save_scripted",
+    "scripted_code",
 ]
 
 STATUSES = (
@@ -84,6 +93,18 @@ ROUND_TRIP_STATUSES = (
     "run-failed",  # loaded, but calling the loaded module raised
     "load-failed",  # torch.jit.load raised
     "save-failed",  # torch.jit.save raised (save_scripted raises it; no file)
+)
+
+# Outcomes of torch.save of the eager layer in the building process
+# (save_eager), then torch.load, a call, torch.jit.script and a call of the
+# scripted module elsewhere (check_loaded).
+LOAD_STATUSES = (
+    "ok",  # loaded; eager and scripted outputs equal the saved one within ATOL
+    "mismatch",  # loaded and scripted, but an output differs
+    "script-failed",  # torch.jit.script of the loaded layer, or calling it, raised
+    "eager-failed",  # the loaded layer raised when called
+    "load-failed",  # torch.load raised
+    "save-failed",  # torch.save raised (save_eager raises it; no file)
 )
 
 ATOL = 1e-6
@@ -656,6 +677,110 @@ def check_saved(path: Union[str, Path]) -> Result:
         return Result(name, "ok", "", diff)
     return Result(name, "mismatch", f"max abs diff {diff:.3g} > atol {ATOL:g}",
                   diff)
+
+
+def save_eager(name: str, directory: Union[str, Path]) -> Optional[Path]:
+    """Build the case ``name`` as :func:`run_case` does and ``torch.save`` it.
+
+    Writes ``<directory>/<name>.pt`` holding the whole eager layer (not a
+    ``state_dict``), its inputs, its eager output and the name of the typed
+    wrapper it is scripted through. Returns the path, or ``None`` when the
+    case does not build or run eagerly (nothing is written then). What
+    ``torch.save`` raises is raised, and no file is left.
+    """
+    builder = _CASES.get(name)
+    if builder is None:
+        return None
+    import torch
+    from torch_geometric.nn import conv
+
+    path = Path(directory) / f"{name}.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(0)
+            try:
+                case = builder(_Env(), getattr(conv, name))
+                layer = case.layer.eval()
+                expected = layer(*case.args)
+            except Exception:
+                return None
+        try:
+            torch.save({"layer": layer, "args": case.args, "expected": expected,
+                        "wrapper": case.wrapper}, str(path))
+        except BaseException:
+            if path.exists():
+                path.unlink()
+            raise
+    return path
+
+
+def check_loaded(path: Union[str, Path]) -> Result:
+    """``torch.load`` a file of :func:`save_eager`, call it, script it, compare.
+
+    Run where the layer's class was never built, this is what a service does
+    with a saved model. Both the loaded layer's output and its scripted
+    output are compared with the saved eager output. The :class:`Result` has
+    the file's stem as ``name`` and one of :data:`LOAD_STATUSES` but
+    "save-failed" as ``status``; never raises for a file save_eager wrote.
+    """
+    import torch
+
+    name = Path(path).stem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            data = torch.load(str(path), map_location="cpu", weights_only=False)
+        except Exception as exc:
+            return Result(name, "load-failed", _one_line(exc), None)
+        layer, args = data["layer"], data["args"]
+        try:
+            with torch.no_grad():
+                eager = layer(*args)
+        except Exception as exc:
+            return Result(name, "eager-failed", _one_line(exc), None)
+        try:
+            target = layer
+            if data["wrapper"] is not None:
+                target = _wrapper_classes()[data["wrapper"]](layer).eval()
+            with torch.no_grad():
+                scripted = torch.jit.script(target)(*args)
+        except Exception as exc:
+            return Result(name, "script-failed", _one_line(exc), None)
+    diffs = []
+    for what, actual in (("eager", eager), ("scripted", scripted)):
+        try:
+            close, diff = _compare(torch, data["expected"], actual)
+        except ValueError as exc:
+            return Result(name, "mismatch", f"{what}: {_one_line(exc)}", None)
+        if not close:
+            return Result(name, "mismatch",
+                          f"{what}: max abs diff {diff:.3g} > atol {ATOL:g}", diff)
+        diffs.append(diff)
+    return Result(name, "ok", "", max(diffs))
+
+
+def scripted_code(name: str) -> Dict[str, str]:
+    """The TorchScript code of the case ``name``, scripted as :func:`run_case`
+    does: ``"<submodule>.<method>" -> code`` for every compiled method;
+    empty when the case does not end "scripted". A method that TorchScript
+    cannot print (the ``torch.jit.save`` failure "strides() called on an
+    undefined Tensor") has the error instead."""
+    code: Dict[str, str] = {}
+
+    def keep(scripted: Any, args: Tuple[Any, ...], expected: Any) -> None:
+        for path, module in scripted.named_modules():
+            for method in module._c._method_names():
+                try:
+                    text = module._c._get_method(method).code
+                except RuntimeError as exc:
+                    text = f"<not printable: {_one_line(exc)}>"
+                code[f"{path}.{method}"] = text
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _run(name, keep=keep)
+    return code
 
 
 def layer_names() -> List[str]:

@@ -14,17 +14,24 @@ import contextlib
 import shutil
 import sys
 import tempfile
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 
 @contextlib.contextmanager
-def private_output() -> Iterator[str]:
+def private_output() -> Iterator[Optional[str]]:
+    """The private directory, or None where none can be made (a read-only
+    file system: PyG cannot write its files there either)."""
     import torch_geometric
 
     # The first gettempdir() caches the default in tempfile.tempdir: read the
     # setting as it was, before mkdtemp() makes that call.
     saved_tempdir = tempfile.tempdir
-    directory = tempfile.mkdtemp(prefix="pyg-jit-shim-")
+    try:
+        directory = tempfile.mkdtemp(prefix="pyg-jit-shim-")
+    except OSError:
+        tempfile.tempdir = saved_tempdir
+        yield None
+        return
     # The raw setting (None: follow $PYG_HOME), not get_home_dir()'s answer,
     # so that it is restored exactly; where it cannot be read, home is left be.
     home = sys.modules.get("torch_geometric.home")

@@ -1,9 +1,13 @@
-"""``pyg-jit-shim check``: what is installed, what the shim did, and whether
-every layer that PyG 2.5.3 scripts scripts here."""
+"""``pyg-jit-shim check``: what is installed, what the shim did, whether every
+layer that PyG 2.5.3 scripts scripts here, and whether each layer that scripts
+also scripts after ``torch.save`` here and ``torch.load`` in a fresh
+interpreter that never built its class (the way a service deploys a model)."""
 
 import importlib
 import json
+import os
 import platform
+import subprocess
 import sys
 import textwrap
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -15,6 +19,17 @@ from .pipes import closed_pipe, reader_gone
 from .scratch import private_output
 
 _NEEDED = ("patched", "partial", "failed", "pending")
+# The fix that makes layers script after torch.load (fixes.FIXES).
+_AFTER_LOAD = "script-after-load"
+
+# The serving side: the shim first, as a service imports it; nothing is built.
+_LOADER = """
+import json, sys
+from importlib import import_module
+import pyg_jit_shim
+conformance = import_module({module!r})
+print(json.dumps([list(conformance.check_loaded(path)) for path in sys.argv[1:]]))
+"""
 NOT_INSTALLED = "not installed"
 # check could not run its self-test (as grep uses 2 for trouble, 1 for a finding).
 CANNOT_CHECK = 2
@@ -75,14 +90,57 @@ def _by_name(name: str) -> str:
     return name.casefold()
 
 
-def _rows(results: List[conformance.Result], expected: Dict[str, str]) -> List[Dict[str, Any]]:
+def _load_then_script(names: List[str], directory: str) -> Dict[str, conformance.Result]:
+    """``conformance.save_eager`` here, ``check_loaded`` in one fresh interpreter;
+    the files go to ``directory``, and so does whatever PyG writes there."""
+    outcomes: Dict[str, conformance.Result] = {}
+    paths: Dict[str, str] = {}
+    for name in names:
+        try:
+            path = conformance.save_eager(name, directory)
+        except Exception as error:
+            outcomes[name] = conformance.Result(name, "save-failed", describe(error), None)
+            continue
+        if path is None:  # it built and ran a moment ago
+            outcomes[name] = conformance.Result(
+                name, "save-failed", "the layer no longer builds or runs", None)
+        else:
+            paths[name] = str(path)
+    if not paths:
+        return outcomes
+    code = _LOADER.format(module=conformance.__name__)
+    env = dict(os.environ, TMPDIR=directory, PYG_HOME=directory)
+    child: Optional[subprocess.CompletedProcess[str]] = None
+    try:
+        child = subprocess.run([sys.executable, "-c", code, *paths.values()], env=env,
+                               capture_output=True, text=True, check=False)
+        loaded = json.loads(child.stdout.strip().splitlines()[-1])
+    except Exception as error:
+        why = describe(error)
+        if child is not None and child.stderr.strip():
+            why = child.stderr.strip().splitlines()[-1][:200]
+        for name in paths:
+            outcomes[name] = conformance.Result(
+                name, "load-failed", f"the loading interpreter failed: {why}", None)
+        return outcomes
+    for name, result in zip(paths, loaded):
+        outcomes[name] = conformance.Result(name, *result[1:])
+    return outcomes
+
+
+def _rows(results: List[conformance.Result], expected: Dict[str, str],
+          after_load: Dict[str, conformance.Result]) -> List[Dict[str, Any]]:
     rows = []
     for result in sorted(results, key=lambda result: _by_name(result.name)):
         reference = expected.get(result.name)
+        loaded = after_load.get(result.name)
         rows.append({
             "name": result.name, "status": result.status, "detail": result.detail,
             "max_abs_diff": result.max_abs_diff, "on_2_5_3": reference,
             "as_on_2_5_3": reference is None or reference == result.status,
+            "load_then_script": None if loaded is None else {
+                "status": loaded.status, "detail": loaded.detail,
+                "max_abs_diff": loaded.max_abs_diff},
         })
     return rows
 
@@ -117,11 +175,32 @@ def _text(report: Dict[str, Any]) -> str:
             same = "as on 2.5.3" if row["as_on_2_5_3"] else "2.5.3: " + str(row["on_2_5_3"])
             lines.append("  {:<13} {:<{}}  {:<13}  {}".format(
                 row["status"], row["name"], width, same, row["detail"][:100]).rstrip())
+    loaded = [row for row in rows if row["load_then_script"] is not None]
+    if report["load_then_script_not_run"]:
+        lines.append("\nnot checked after torch.load: " + report["load_then_script_not_run"])
+    if loaded:
+        ok = [row for row in loaded if row["load_then_script"]["status"] == "ok"]
+        lines.append(f"\nscripted after torch.save here and torch.load in a fresh "
+                     f"interpreter: {len(ok)} of {len(loaded)}")
+        failing = [row for row in loaded if row["load_then_script"]["status"] != "ok"]
+        width = max([len(row["name"]) for row in failing] + [0])
+        for row in failing:
+            outcome = row["load_then_script"]
+            lines.append("  {:<13} {:<{}}  {}".format(
+                outcome["status"], row["name"], width, outcome["detail"][:100]).rstrip())
     regressions = report["regressions"]
+    after_load = report["load_then_script_failures"]
     if regressions:
         lines.append("\nFAIL: scripted on PyG 2.5.3 but not here: " + ", ".join(regressions))
     else:
         lines.append("\nOK: every layer that PyG 2.5.3 scripts scripts here.")
+    if after_load and report["load_then_script_repaired"]:
+        lines.append("FAIL: scripted here, but not after torch.load elsewhere: "
+                     + ", ".join(after_load))
+    elif after_load:
+        lines.append(f"Note: {len(after_load)} layer(s) script here but not after torch.load "
+                     "in a process that never built their class; PyG 2.6 fixes that (#9368), "
+                     "and the shim on 2.5.0-2.5.2.")
     return "\n".join(lines)
 
 
@@ -145,14 +224,32 @@ def check(as_json: bool = False) -> int:
     expected = conformance.load_expected()
     progress = None if as_json else _progress()
     try:
-        with private_output():
+        with private_output() as directory:
             results = conformance.run_all(progress=_before_each(progress))
+            if reader_gone(sys.stdout):
+                raise closed_pipe()
+            if progress is not None:
+                sys.stderr.write("\rself-test: torch.load, then script, in a fresh "
+                                 "interpreter".ljust(79))
+                sys.stderr.flush()
+            scripted = [result.name for result in results if result.status == "scripted"]
+            after_load: Dict[str, conformance.Result] = {}
+            not_run = None
+            if directory is None:
+                not_run = "no temporary directory to save the layers in"
+            else:
+                after_load = _load_then_script(scripted, directory)
     finally:
         if progress is not None:
             sys.stderr.write("\r" + " " * 79 + "\r")
-    rows = _rows(results, expected)
+    rows = _rows(results, expected, after_load)
     regressions = [row["name"] for row in rows
                    if row["on_2_5_3"] == "scripted" and row["status"] != "scripted"]
-    report.update(layers=rows, regressions=regressions, ok=not regressions)
+    failures = sorted(name for name, result in after_load.items() if result.status != "ok")
+    # A failure only where the shim says it repairs this; elsewhere a report.
+    repaired = _AFTER_LOAD in current.fixes
+    ok = not regressions and not (repaired and failures)
+    report.update(layers=rows, regressions=regressions, load_then_script_failures=failures,
+                  load_then_script_repaired=repaired, load_then_script_not_run=not_run, ok=ok)
     print(json.dumps(report, indent=2) if as_json else _text(report))
-    return 0 if not regressions else 1
+    return 0 if ok else 1
