@@ -81,3 +81,17 @@ _find = inspector.find_parenthesis_content
 inspector.find_parenthesis_content = lambda *args: _find(*args)
 """),
 )
+
+
+def _backport_faults() -> Tuple[Fault, ...]:
+    from tests.faults_backports import FAULTS as BACKPORTS
+
+    labels = {
+        "restore-generation": "a service's own MessagePassing.__setstate__",
+        "inspector-keywords": "a service's wrapper around the inspector's call parser",
+        "collect-optional-edges": "a vendor's templates with collect under another name",
+    }
+    return tuple(Fault(patch, labels[patch], code) for patch, code in BACKPORTS.items())
+
+
+FAULTS += _backport_faults()

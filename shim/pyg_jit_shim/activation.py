@@ -261,7 +261,12 @@ def _patch_loaded(release: detect.Release, strict: bool) -> None:
     elif record.skipped:
         _set(PARTIAL, "some patches did not fit this build", record.fixes, record.skipped)
     else:
+        from .fixes import FIXES
+
+        beyond = [fix.id for fix in FIXES if fix.fixed_in and fix.id in record.fixes]
         repaired = f"torch_geometric {release.version} repaired to behave as 2.5.3"
+        if beyond:
+            repaired += ", with PyG 2.6's {}".format(", ".join(beyond))
         _set(PATCHED, f"{release.note}; {repaired}" if release.note else repaired, record.fixes)
 
 

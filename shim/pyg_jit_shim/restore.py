@@ -21,6 +21,7 @@ This runs when a layer is unpickled (``torch.load``, ``pickle``,
 import weakref
 from typing import Any, Dict, FrozenSet, Optional
 
+from . import gate
 from .construction import Construction
 from .patching import Context, Implementation, Recorder
 from .report import WARNING, ShimError, describe, log
@@ -82,7 +83,9 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         restored_fuse = attributes["fuse"]
         try:
             attributes["fuse"] = fuse_at_construction(self, fuse_aggregations)
-            construction.generate(self)
+            with gate.building():  # as a construction: never under patch()/unpatch()
+                if construction.active:
+                    construction.generate(self)
         except ShimError:
             raise  # strict: as at construction
         except Exception as error:
