@@ -19,7 +19,7 @@ from torch import Tensor
 from torch_geometric.nn import GCN, GATConv
 
 import pyg_jit_shim
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 from tests.faults_backports import FAULTS
 from tests.helpers import environment, generated_sources, graph, last_json, run_python
 from tests.layers import beyond, broken, custom_propagate, tutorial
@@ -129,7 +129,7 @@ import pyg_jit_shim
 import torch
 import torch_geometric
 from torch_geometric.nn import conv
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 from tests.helpers import generated_sources
 
 directory, names = sys.argv[1], json.loads(sys.argv[2])
@@ -232,7 +232,7 @@ import json, sys
 import torch_geometric
 {faults}
 import pyg_jit_shim
-from pyg_jit_shim import conformance
+from pyg_jit_shim.cli import conformance
 from tests.helpers import generated_sources
 from torch_geometric.nn import conv
 
