@@ -148,7 +148,10 @@ def _forecast(log_note: bool) -> None:
 
 def _decide_or_watch() -> None:
     module = sys.modules.get(PACKAGE)
-    if module is not None:
+    # A module another thread is still importing is the watcher's to decide
+    # on: deciding here would wait for its import lock while holding ours.
+    initializing = getattr(getattr(module, "__spec__", None), "_initializing", False)
+    if module is not None and not initializing:
         _on_import(module)
         return
     if _state.watcher is None:
