@@ -207,7 +207,7 @@ class Construction:
             raise _Stage(f"rendering PyG's {template}", error) from error
         return modules.shared_module(
             prefix + "_" + kind, source, required_names(path, variables),
-            namespace=_private_names(chain),
+            namespace=_private_names(chain), same_name=True,
         )
 
     def _variables(self, layer: Any, kind: str, chain: List[str],

@@ -16,7 +16,7 @@ import sys
 import threading
 import weakref
 from types import FunctionType, ModuleType, TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from . import dump
 from .report import ShimError, describe
@@ -25,7 +25,10 @@ from .report import ShimError, describe
 # it cannot deadlock with the import lock of a module the generated code imports.
 LOCK = threading.RLock()
 _reserved: Set[str] = set()
-_shared: Dict[str, ModuleType] = {}
+# Modules that identical sources share, by (name or "", source); and each such
+# module's key, by its name.
+_shared: Dict[Tuple[str, str], ModuleType] = {}
+_keys: Dict[str, Tuple[str, str]] = {}
 
 FILENAME_PREFIX = "<pyg_jit_shim>/"
 _SUFFIXES = ("_propagate", "_edge_updater")
@@ -168,15 +171,14 @@ def _register_locked(module: ModuleType) -> None:
 def _release(name: str, source: str) -> None:
     """Forgets the module ``name`` built from ``source`` (it holds neither, so
     that it cannot keep them alive)."""
-    module = sys.modules.get(name)
-    loader = getattr(module, "__loader__", None)
-    if module is not None and isinstance(loader, _SourceLoader) and loader.source is source:
+    key = _keys.pop(name, None)
+    module = _shared.pop(key, None) if key is not None else None
+    if module is not None and sys.modules.get(name) is module:
         del sys.modules[name]
+    if module is not None:
         _released.append(module)
         if _after_collection not in gc.callbacks:
             gc.callbacks.append(_after_collection)
-    if _shared.get(source) is module:
-        del _shared[source]
     filename = filename_for(name)
     entry = linecache.cache.get(filename)
     if entry is not None and len(entry) == 4 and "".join(entry[2]) == source:
@@ -231,33 +233,38 @@ def discard(module: ModuleType) -> None:
         _reserved.discard(module.__name__)
 
 
-def _registered(source: str) -> Optional[ModuleType]:
+def _registered(key: Tuple[str, str]) -> Optional[ModuleType]:
     # Only while it is still what sys.modules holds under its name: pickles of
     # its classes are looked up there.
-    module = _shared.get(source)
+    module = _shared.get(key)
     return module if module is not None and sys.modules.get(module.__name__) is module else None
 
 
 def shared_module(name: str, source: str, required: Sequence[str],
-                  namespace: Optional[Mapping[str, Any]] = None) -> ModuleType:
+                  namespace: Optional[Mapping[str, Any]] = None,
+                  same_name: bool = False) -> ModuleType:
     """The one registered module for ``source``, built on first request.
 
     Identical sources share a module: a process that builds thousands of equal
     ``Sequential`` models, or makes the same layer class again and again (a
     hyper-parameter search, a notebook cell run twice), holds one module, not
     thousands. The functions in it do not depend on the class they serve.
+    With ``same_name``, only requests for the same ``name`` share: a layer's
+    module then keeps its class's name, as PyG tells generated methods by it.
     """
+    key = (name if same_name else "", source)
     with LOCK:
-        existing = _registered(source)
+        existing = _registered(key)
     if existing is not None:
         return existing
     module = compile_module(name, source, required, namespace)
     with LOCK:
-        existing = _registered(source)
+        existing = _registered(key)
         if existing is not None:
             discard(module)
             return existing
-        _shared[source] = module
+        _shared[key] = module
+        _keys[module.__name__] = key
         _register_locked(module)
     dump.write(module.__name__, source)
     return module
@@ -272,9 +279,12 @@ def hold(module: ModuleType, owner: type) -> None:
     """Keeps ``module`` registered for as long as class ``owner`` lives."""
     name, source = module.__name__, source_of(module)
     with LOCK:
-        if _shared.get(source) is not module and name not in sys.modules:
+        key = _keys.get(name)
+        if key is None and name not in sys.modules:
             # Released between shared_module() and now: registered again.
-            _shared[source] = module
+            key = (name, source)
+            _shared[key] = module
+            _keys[name] = key
             _register_locked(module)
         _holders[name] = _holders.get(name, 0) + 1
     finalizer = weakref.finalize(owner, _let_go, name, source)

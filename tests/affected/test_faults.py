@@ -92,9 +92,14 @@ def test_a_patch_that_does_not_fit(fault: Fault, tmp_path: Path,
                                    pyg_alone: Dict[str, Any]) -> None:
     outputs, (verdict, fixes, skipped), warnings = _eager(tmp_path, "fault", fault.code)
     _assert_as_usable(outputs, pyg_alone)
-    gone = _skipped_with_dependents(fault.patch)
     assert verdict == "partial"
-    assert sorted(line.split(":")[0] for line in skipped) == sorted(gone)
+    # The patch and all that need it are skipped; another patch whose own check
+    # sees the same change may be too (on 2.5.0, inspector-keywords reads the
+    # find_parenthesis_content that the comments fault wraps).
+    gone = {line.split(":")[0] for line in skipped}
+    assert _skipped_with_dependents(fault.patch) <= gone
+    for patch in gone:
+        assert _skipped_with_dependents(patch) <= gone
     expected = [fix.id for fix in FIXES
                 if PYG in fix.releases and not set(fix.patches) & gone]
     assert fixes == expected
