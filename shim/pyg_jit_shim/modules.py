@@ -172,10 +172,12 @@ def _release(name: str, source: str) -> None:
     """Forgets the module ``name`` built from ``source`` (it holds neither, so
     that it cannot keep them alive)."""
     key = _keys.pop(name, None)
-    module = _shared.pop(key, None) if key is not None else None
-    if module is not None and sys.modules.get(name) is module:
+    if key is not None and getattr(_shared.get(key), "__name__", None) == name:
+        del _shared[key]
+    module = sys.modules.get(name)
+    loader = getattr(module, "__loader__", None)
+    if module is not None and isinstance(loader, _SourceLoader) and loader.source == source:
         del sys.modules[name]
-    if module is not None:
         _released.append(module)
         if _after_collection not in gc.callbacks:
             gc.callbacks.append(_after_collection)
