@@ -15,17 +15,23 @@ edge_index = torch.tensor([[0, 1, 2, 3, 4, 5, 0], [1, 2, 3, 4, 5, 0, 3]])
 summed = torch.zeros_like(x).index_add_(0, edge_index[1], x[edge_index[0]])
 
 
-def fresh_class(decomposed):
-    # A new class each time: every construction runs the generation step.
-    class Fresh(MessagePassing):
+""" + "".join(f"""
+def fresh_class_{thread}(decomposed):
+    # A new class each time: every construction runs the generation step. One
+    # class name per thread: PyG 2.5.0 alone (between unpatch() and patch())
+    # writes each name's module to one fixed file, which threads sharing a
+    # name clobber (#9025).
+    class Fresh{thread}(MessagePassing):
         def __init__(self):
             super().__init__(aggr="add", decomposed_layers=decomposed)
 
         def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
             return self.propagate(edge_index, x=x)
 
-    return Fresh
+    return Fresh{thread}
+""" for thread in range(8)) + r"""
 
+FRESH = [globals()["fresh_class_%d" % thread] for thread in range(THREADS)]
 
 errors, wrong, built, builders = [], [], [0], []
 start = threading.Barrier(THREADS + 1)
@@ -36,7 +42,7 @@ def build(index):
     start.wait()
     for number in range(CLASSES):
         try:
-            layer = fresh_class(1 + (index + number) % 2)()
+            layer = FRESH[index](1 + (index + number) % 2)()
             layer.explain = False
             if not torch.allclose(layer(x, edge_index), summed):
                 wrong.append(number)
