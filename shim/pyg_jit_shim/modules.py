@@ -116,7 +116,8 @@ def compile_module(
 ) -> ModuleType:
     """Executes ``source`` as a fresh module that is not yet registered.
 
-    The module's name is reserved until :func:`register` or :func:`discard`.
+    The module's name is reserved until :func:`shared_module` registers it or
+    :func:`discard` gives it up.
     """
     final = _reserve(name)
     filename = filename_for(final)
