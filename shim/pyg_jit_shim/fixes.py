@@ -4,7 +4,8 @@ issues and pull requests.
 
 A *fix* is a defect as a user sees it. A *patch* is one change the shim makes to
 PyG's objects; one patch may carry several fixes, and a fix counts as applied
-only when every patch it needs is in place.
+only when every patch it needs is in place. Each patch is the module of its
+name in ``pyg_jit_shim/patches/`` (``inspector-source``: ``inspector_source.py``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Replacing attributes of PyG's objects so that they can be put back."""
 
 import inspect
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple
-
-from .targets import PyG
+from typing import Any, Callable, List, NamedTuple, Tuple
 
 _MISSING = object()
 
@@ -34,7 +32,7 @@ class Recorder:
     def wrap(self, owner: Any, attribute: str, wrapper: Callable[..., Any]) -> Any:
         import wrapt
 
-        wrapped = wrapt.FunctionWrapper(vars(owner)[attribute], wrapper)
+        wrapped = wrapt.FunctionWrapper(vars(owner)[attribute], wrapper)  # type: ignore[attr-defined]
         self.replace(owner, attribute, wrapped)
         return wrapped
 
@@ -55,9 +53,3 @@ class Recorder:
 
 class Context(NamedTuple):
     strict: bool
-
-
-class Implementation(NamedTuple):
-    # Why the target does not look as this patch expects, or None if it fits.
-    check: Callable[[PyG], Optional[str]]
-    apply: Callable[[PyG, Recorder, Context], None]

@@ -1,34 +1,29 @@
-"""Applies the patches a release needs, all or none of each."""
+"""Applies the patches a release needs, all or none of each.
 
-from typing import Dict, List, Tuple
+Each patch of ``fixes.PATCHES`` is the module of its name in
+:mod:`pyg_jit_shim.patches`: ``inspector-source`` is ``patches/inspector_source.py``.
+"""
 
-from .construction import CONSTRUCTION
+import importlib
+from typing import Dict, List, Optional, Protocol, Tuple, cast
+
 from .fixes import fixes_for, patches_for
-from .generator import GENERATOR
-from .inspector_fixes import COMMENTS, GLOBALS, SOURCE
-from .keyword_calls import INSPECTOR_KEYWORDS
-from .optional_edges import COLLECT_OPTIONAL_EDGES
-from .patching import Context, Implementation, Recorder
-from .properties import PROPERTIES
+from .patching import Context, Recorder
 from .report import WARNING, ShimError, describe, log
-from .restore import RESTORE_GENERATION
 from .targets import PyG
 
-IMPLEMENTATIONS: Dict[str, Implementation] = {
-    "generator": GENERATOR,
-    "properties": PROPERTIES,
-    "inspector-source": SOURCE,
-    "inspector-globals": GLOBALS,
-    "inspector-comments": COMMENTS,
-    "construction": CONSTRUCTION,
-}
 
-# Beyond 2.5.3: fixes PyG made in 2.6.0 (see fixes.BEYOND_2_5_3).
-IMPLEMENTATIONS.update({
-    "restore-generation": RESTORE_GENERATION,
-    "inspector-keywords": INSPECTOR_KEYWORDS,
-    "collect-optional-edges": COLLECT_OPTIONAL_EDGES,
-})
+class Implementation(Protocol):
+    def check(self, pyg: PyG) -> Optional[str]:
+        """Why ``pyg`` does not look as the patch expects; None when it fits."""
+
+    def apply(self, pyg: PyG, recorder: Recorder, context: Context) -> None:
+        """Changes PyG's objects, only through ``recorder``."""
+
+
+def implementation(name: str) -> Implementation:
+    module = importlib.import_module(".patches." + name.replace("-", "_"), __package__)
+    return cast(Implementation, module)
 
 
 def apply_patches(
@@ -43,12 +38,12 @@ def apply_patches(
         missing = [name for name in patch.requires if name in names and name not in applied]
         reason = (
             "needs {}, which was skipped".format(", ".join(missing)) if missing
-            else IMPLEMENTATIONS[patch.name].check(pyg)
+            else implementation(patch.name).check(pyg)
         )
         if reason is None:
             recorder = Recorder(patch.name)
             try:
-                IMPLEMENTATIONS[patch.name].apply(pyg, recorder, context)
+                implementation(patch.name).apply(pyg, recorder, context)
             except ShimError:
                 recorder.undo()
                 raise

@@ -3,7 +3,7 @@
 import importlib
 import os
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Tuple
 
 TEMPLATE = "torch_geometric.template"
 MESSAGE_PASSING = "torch_geometric.nn.conv.message_passing"
@@ -19,6 +19,11 @@ class PyG(NamedTuple):
     MessagePassing: Any
     Inspector: Any
     Module: Any  # torch.nn.Module
+
+    @property
+    def roots(self) -> Tuple[type, ...]:
+        """The bases at which a layer's own lineage of classes ends."""
+        return (object, self.Module, self.MessagePassing)
 
 
 def load() -> PyG:

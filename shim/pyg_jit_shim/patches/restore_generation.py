@@ -1,4 +1,5 @@
-"""Generated ``propagate()`` for layers restored by ``torch.load``/``pickle`` (#9368).
+"""Patch ``restore-generation``: generated ``propagate()`` for layers restored
+by ``torch.load``/``pickle`` (#9368).
 
 Unpickling does not run ``__init__``, so a layer restored in a process that
 never built its class keeps ``MessagePassing``'s ``**kwargs`` ``propagate()``,
@@ -21,11 +22,11 @@ This runs when a layer is unpickled (``torch.load``, ``pickle``,
 import weakref
 from typing import Any, Dict, FrozenSet, Optional
 
-from . import gate
+from .. import gate
+from ..patching import Context, Recorder
+from ..report import WARNING, ShimError, describe, log
+from ..targets import PyG
 from .construction import Construction
-from .patching import Context, Implementation, Recorder
-from .report import WARNING, ShimError, describe, log
-from .targets import PyG
 
 
 def installed_construction(pyg: PyG) -> Optional[Construction]:
@@ -51,7 +52,7 @@ def fuse_at_construction(layer: Any, fuse_aggregations: FrozenSet[str]) -> bool:
     return fuse
 
 
-def _check(pyg: PyG) -> Optional[str]:
+def check(pyg: PyG) -> Optional[str]:
     base = pyg.MessagePassing
     if base is None or pyg.Inspector is None:
         return "torch_geometric has no MessagePassing or Inspector"
@@ -66,10 +67,10 @@ def _check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     construction = installed_construction(pyg)
     fuse_aggregations = _fuse_aggregations(pyg)
-    assert construction is not None and fuse_aggregations is not None  # _check
+    assert construction is not None and fuse_aggregations is not None  # check()
     base = pyg.MessagePassing
     inspector_type = pyg.Inspector
     failed: weakref.WeakSet[type] = weakref.WeakSet()
@@ -102,5 +103,3 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     __setstate__.__qualname__ = f"{base.__qualname__}.__setstate__"
     recorder.replace(base, "__setstate__", __setstate__)
 
-
-RESTORE_GENERATION = Implementation(_check, _apply)

@@ -1,4 +1,5 @@
-"""``self.propagate(x=x, edge_index=edge_index)``: edge_index by keyword (#9245).
+"""Patch ``inspector-keywords``: ``self.propagate(x=x, edge_index=edge_index)``,
+edge_index by keyword (#9245).
 
 The inspector reads the generated ``propagate()``'s parameters off the
 layer's ``self.propagate(...)`` call, leaving out ``edge_index``, ``size`` and
@@ -23,8 +24,8 @@ import re
 import types
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from .patching import Context, Implementation, Recorder, parameter_names
-from .targets import PyG
+from ..patching import Context, Recorder, parameter_names
+from ..targets import PyG
 
 _KEYWORD = re.compile(r"[^\W\d]\w*\s*=(?!=)")
 _PARSER = ("find_parenthesis_content", "split")
@@ -64,7 +65,7 @@ def _exclusions(inspector_module: Any, inspector: Any, func: Any,
     return [item for item in exclude if not (isinstance(item, int) and item in keywords)]
 
 
-def _check(pyg: PyG) -> Optional[str]:
+def check(pyg: PyG) -> Optional[str]:
     if pyg.Inspector is None:
         return "torch_geometric has no Inspector"
     method = vars(pyg.Inspector).get("get_params_from_method_call")
@@ -88,7 +89,7 @@ def _check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     inspector_module = pyg.inspector
 
     def positional_exclusions(wrapped: Any, instance: Any, args: Tuple[Any, ...],
@@ -100,5 +101,3 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
 
     recorder.wrap(pyg.Inspector, "get_params_from_method_call", positional_exclusions)
 
-
-INSPECTOR_KEYWORDS = Implementation(_check, _apply)

@@ -1,4 +1,4 @@
-"""PyG 2.5.3's ``explain`` and ``decomposed_layers`` setters.
+"""Patch ``properties``: PyG 2.5.3's ``explain`` and ``decomposed_layers`` setters.
 
 2.5.0-2.5.2 assume the class already carries ``_orig_propagate`` and
 ``_jinja_propagate``, which is not so for a layer restored by ``torch.load`` in a
@@ -15,13 +15,13 @@ from typing import Any, Optional
 
 import torch
 
-from .patching import Context, Implementation, Recorder
-from .targets import PyG
+from ..patching import Context, Recorder
+from ..targets import PyG
 
 _NAMES = ("decomposed_layers", "explain")
 
 
-def _check(pyg: PyG) -> Optional[str]:
+def check(pyg: PyG) -> Optional[str]:
     if pyg.MessagePassing is None:
         return "torch_geometric has no MessagePassing"
     for name in _NAMES:
@@ -31,7 +31,7 @@ def _check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     base = pyg.MessagePassing
 
     def use(layer: Any, attribute: str) -> None:
@@ -83,5 +83,3 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         old = vars(base)[name]
         recorder.replace(base, name, property(old.fget, setter, old.fdel, old.__doc__))
 
-
-PROPERTIES = Implementation(_check, _apply)

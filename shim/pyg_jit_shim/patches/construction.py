@@ -1,4 +1,5 @@
-"""Generating ``propagate``/``edge_updater`` when a layer is built, as PyG 2.5.3 does.
+"""Patch ``construction``: generating ``propagate``/``edge_updater`` when a layer
+is built, as PyG 2.5.3 does.
 
 ``MessagePassing.__init__`` of 2.5.0-2.5.2 ends with a broken generation step.
 The wrapper below lets PyG's own ``__init__`` run everything else, makes it
@@ -20,12 +21,12 @@ import sys
 import weakref
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from . import gate, modules
-from .generator import render, required_names
-from .lineage import merged_namespace, module_chain
-from .patching import Context, Implementation, Recorder
-from .report import WARNING, GenerationError, describe, log
-from .targets import PyG, directory_of
+from .. import gate, modules
+from ..lineage import merged_namespace, module_chain
+from ..patching import Context, Recorder
+from ..rendering import render, required_names
+from ..report import WARNING, GenerationError, describe, log
+from ..targets import PyG, directory_of
 
 # (method, template, name of its collect function)
 _KINDS = (
@@ -107,7 +108,7 @@ class Construction:
     def __init__(self, pyg: PyG, context: Context) -> None:
         self.active = True
         self._base = pyg.MessagePassing
-        self._roots = (object, pyg.Module, pyg.MessagePassing)
+        self._roots = pyg.roots
         self._directory = directory_of(pyg.message_passing)
         self._strict = context.strict
         self._reported: weakref.WeakKeyDictionary[type, Set[str]] = weakref.WeakKeyDictionary()
@@ -330,7 +331,7 @@ def _repair_built_classes(base: type) -> None:
         " (own methods restored: {})".format(", ".join(repaired)) if repaired else "")
 
 
-def _check(pyg: PyG) -> Optional[str]:
+def check(pyg: PyG) -> Optional[str]:
     base = pyg.MessagePassing
     if base is None:
         return "torch_geometric has no MessagePassing"
@@ -357,7 +358,7 @@ def _check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     construction = Construction(pyg, context)
     recorder.wrap(pyg.MessagePassing, "__init__", construction)
 
@@ -367,5 +368,3 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     recorder.on_undo(deactivate)
     _repair_built_classes(pyg.MessagePassing)
 
-
-CONSTRUCTION = Implementation(_check, _apply)

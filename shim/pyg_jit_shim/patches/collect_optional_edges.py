@@ -1,4 +1,5 @@
-"""An untyped optional edge argument may be ``None`` eagerly (#9494).
+"""Patch ``collect-optional-edges``: an untyped optional edge argument may be
+``None`` eagerly (#9494).
 
 PyG's ``collect.jinja`` asserts that ``edge_weight``, ``edge_attr`` or
 ``edge_type`` is not ``None`` whenever ``message()`` (or ``aggregate()``,
@@ -19,9 +20,9 @@ code, so scripted layers are unchanged; eagerly the ``None`` reaches
 import os
 from typing import Optional
 
-from . import generator
-from .patching import Context, Implementation, Recorder
-from .targets import PyG, directory_of
+from .. import rendering
+from ..patching import Context, Recorder
+from ..targets import PyG, directory_of
 
 _NAMES = ("edge_weight", "edge_attr", "edge_type")
 # The templates that include collect.jinja.
@@ -55,7 +56,7 @@ def _read(path: str) -> Optional[str]:
         return None
 
 
-def _check(pyg: PyG) -> Optional[str]:
+def check(pyg: PyG) -> Optional[str]:
     if pyg.message_passing is None:
         return "torch_geometric has no message_passing module"
     directory = directory_of(pyg.message_passing)
@@ -82,7 +83,7 @@ def _check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     directory = directory_of(pyg.message_passing)
     paths = {os.path.realpath(os.path.join(directory, name)) for name in _INCLUDERS}
 
@@ -91,7 +92,5 @@ def _apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
             return text
         return scripting_only(text)
 
-    recorder.replace(generator, "ADJUSTMENTS", (*generator.ADJUSTMENTS, adjust))
+    recorder.replace(rendering, "ADJUSTMENTS", (*rendering.ADJUSTMENTS, adjust))
 
-
-COLLECT_OPTIONAL_EDGES = Implementation(_check, _apply)
