@@ -35,13 +35,14 @@ def environment(**overrides: Optional[str]) -> Dict[str, str]:
 
 def run_python(code: str, env: Optional[Mapping[str, str]] = None,
                cwd: Optional[Path] = None, check: bool = True,
-               args: Sequence[str] = ()) -> subprocess.CompletedProcess:
+               args: Sequence[str] = (), timeout: float = TIMEOUT
+               ) -> subprocess.CompletedProcess:
     """Runs ``code`` in a fresh interpreter with ``sys.argv[1:]`` = ``args``;
     its last stdout line may be JSON."""
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         check=False, env=dict(env) if env is not None else environment(),
-        cwd=str(cwd or REPO), capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=str(cwd or REPO), capture_output=True, text=True, timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"subprocess failed ({result.returncode}):\n"
@@ -49,15 +50,15 @@ def run_python(code: str, env: Optional[Mapping[str, str]] = None,
     return result
 
 
-def run_script(code: str, directory: Path, env: Optional[Mapping[str, str]] = None
-               ) -> subprocess.CompletedProcess:
+def run_script(code: str, directory: Path, env: Optional[Mapping[str, str]] = None,
+               timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     """Runs ``code`` as the main script from a file in ``directory``: classes it
     defines have source that inspect (and so PyG and TorchScript) can read,
     unlike those of ``python -c``."""
     script = directory / "main_script.py"
     script.write_text(textwrap.dedent(code))
     return run_python("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')",
-                      env=env, cwd=directory, args=[str(script)])
+                      env=env, cwd=directory, args=[str(script)], timeout=timeout)
 
 
 def last_json(result: subprocess.CompletedProcess) -> Any:

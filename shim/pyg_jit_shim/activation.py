@@ -6,27 +6,28 @@ imported (at once if it already is), on the ``__version__`` of the module that
 was actually imported: PyG may reach ``sys.path`` only later, a copy without
 metadata may shadow an installed release, metadata may be stale. Nothing here
 imports torch, PyG or wrapt unless the imported release is one the shim repairs.
+
+Requests (activation, the import, ``patch()``, ``unpatch()``) are carried out
+as :mod:`pyg_jit_shim.changes` describes: by one thread at a time, with no
+lock held and nobody waiting.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 
-from . import detect, gate
-from .report import INFO, WARNING, ShimError, describe, log
+from . import changes, detect
+from .report import INFO, WARNING, ShimError, describe, from_signal_handler, log
 from .settings import OFF, STRICT, Settings, read_settings
-from .watch import Watcher
+from .watch import Watcher, initializing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional, Tuple
+    from typing import Any, Dict, Mapping, Optional, Tuple
 
 PACKAGE = "torch_geometric"
-# Set on torch_geometric.template while patched: a second copy of the shim (or a
-# reload) finds it and adopts the patches instead of stacking its own.
-MARKER = "__pyg_jit_shim__"
+MARKER = changes.MARKER
 
 PATCHED = "patched"  # every patch for the release is in place
 PARTIAL = "partial"  # some patches did not fit this build and were skipped
@@ -75,17 +76,6 @@ class Status:
             f"{name}={getattr(self, name)!r}" for name in self.__slots__))
 
 
-class _Record:
-    __slots__ = ("fixes", "recorders", "release", "skipped")
-
-    def __init__(self, release: str, recorders: List[Any], fixes: Tuple[str, ...],
-                 skipped: Tuple[str, ...]) -> None:
-        self.release = release
-        self.recorders = recorders
-        self.fixes = fixes
-        self.skipped = skipped
-
-
 class _State:
     def __init__(self) -> None:
         self.settings = Settings("auto", None, None)
@@ -93,8 +83,11 @@ class _State:
         self.release: Optional[detect.Release] = None  # what the decision rests on
         self.status = Status(None, UNTOUCHED, (), (), "not activated", "auto")
         self.wanted = False  # False after unpatch(): PyG is to be left alone
+        # A torch_geometric whose import has executed, not yet decided on
+        # (its import system flag still says "initializing").
+        self.pending: Any = None
+        self.decided: Any = None  # the torch_geometric decided on, while wanted
         self.watcher: Optional[Watcher] = None
-        self.lock = threading.RLock()
 
 
 _state = _State()
@@ -104,27 +97,29 @@ def _set(verdict: str, reason: str, fixes: Tuple[str, ...] = (),
          skipped: Tuple[str, ...] = ()) -> None:
     release = _state.release
     version = release.version if release else _state.installed.version
+    # One new object, one reference swapped: a reader never sees half a status.
     _state.status = Status(version, verdict, fixes, skipped, reason, _state.settings.mode)
 
 
 def activate(environ: Optional[Mapping[str, str]] = None) -> Status:
     """Runs at ``import pyg_jit_shim``."""
-    with _state.lock:
-        settings = read_settings(os.environ if environ is None else environ)
-        _state.settings = settings
-        if settings.problem:
-            log(WARNING, settings.problem)
-        _state.installed = detect.find_installed()
-        _state.release = None
-        if settings.mode == OFF:
-            _stop_watching()
-            _state.wanted = False
-            _set(DISABLED, "PYG_JIT_SHIM=off")
-            return _state.status
-        _state.wanted = True
-        _forecast(log_note=True)
-        _decide_or_watch()
+    settings = read_settings(os.environ if environ is None else environ)
+    _state.settings = settings
+    if settings.problem:
+        log(WARNING, settings.problem)
+    _state.installed = detect.find_installed()
+    _state.release = None
+    if settings.mode == OFF:
+        _stop_watching()
+        _state.wanted = False
+        _set(DISABLED, "PYG_JIT_SHIM=off")
         return _state.status
+    _state.wanted = True
+    _state.decided = None
+    _forecast(log_note=True)
+    _watch()
+    _converge()
+    return _state.status
 
 
 def _forecast(log_note: bool) -> None:
@@ -146,22 +141,124 @@ def _forecast(log_note: bool) -> None:
         _set(PENDING, "patches apply when torch_geometric is imported")
 
 
-def _decide_or_watch() -> None:
+def _complete() -> Any:
+    """The imported torch_geometric, once its import has executed; else None."""
     module = sys.modules.get(PACKAGE)
-    # A module another thread is still importing is the watcher's to decide
-    # on: deciding here would wait for its import lock while holding ours.
-    initializing = getattr(getattr(module, "__spec__", None), "_initializing", False)
-    if module is not None and not initializing:
-        _on_import(module)
+    if module is None or (initializing(module) and module is not _state.pending):
+        return None
+    return module
+
+
+def _watch() -> None:
+    """Makes sure a torch_geometric imported later, or still being imported by
+    another thread, is decided on once its import has executed."""
+    module = sys.modules.get(PACKAGE)
+    if module is not None and not initializing(module):
         return
     if _state.watcher is None:
         _state.watcher = Watcher(PACKAGE, _on_import)
-    _state.watcher.start()
+    if not _state.watcher.start():
+        log(WARNING, "torch_geometric is being imported by another thread, and the end of "
+            "that import cannot be seen on this Python; call pyg_jit_shim.patch() once it "
+            "is imported, before building layers")
 
 
 def _stop_watching() -> None:
     if _state.watcher is not None:
         _state.watcher.stop()
+
+
+def _on_import(module: Any) -> None:
+    """In the thread whose import of torch_geometric has just executed."""
+    if not _state.wanted:
+        return
+    _state.pending = module
+    _converge()
+
+
+def _converge() -> None:
+    """Carries out what is wanted, unless another call is doing so (it then
+    carries out this request too, before it returns)."""
+    mine = changes.token()
+    try:
+        while changes.claim(mine):
+            try:
+                while not _settled():
+                    _step()
+            finally:
+                changes.let_go(mine)
+            # A request made just before the claim was let go found it taken.
+            if _settled():
+                return
+    finally:
+        changes.let_go(mine)  # an exception between the claim and the try
+
+
+def _settled() -> bool:
+    if not _state.wanted:
+        return _state.decided is None and changes.current(
+            sys.modules.get(changes.TEMPLATE)) is None
+    module = _complete()
+    return module is None or _state.decided is module
+
+
+def _step() -> None:
+    try:
+        _carry_out()
+    finally:
+        # Also after an exception from a signal handler: the status says what
+        # PyG's objects are.
+        _reconcile()
+
+
+def _reconcile() -> None:
+    record = changes.current(sys.modules.get(changes.TEMPLATE))
+    verdict = _state.status.verdict
+    if record is not None and verdict not in (PATCHED, PARTIAL):
+        _set_applied(record, _state.release)
+    elif record is None and verdict in (PATCHED, PARTIAL):
+        _set(UNPATCHED, "unpatch() restored PyG's own objects" if not _state.wanted else
+             "interrupted while applying the patches: PyG's own objects are in place; "
+             "pyg_jit_shim.patch() applies them")
+
+
+def _carry_out() -> None:
+    if not _state.wanted:
+        template = sys.modules.get(changes.TEMPLATE)
+        record = changes.current(template)
+        if record is not None:
+            changes.undo(template, record)
+        _state.decided = None
+        if record is not None or _state.status.verdict in (PENDING, FAILED):
+            _set(UNPATCHED, "unpatch() restored PyG's own objects")
+        return
+    module = _complete()
+    strict = _state.settings.mode == STRICT
+    try:
+        _decide(module, strict)
+    except ShimError as error:
+        # strict: this import fails, and so does every later attempt (the
+        # watcher stays), each with this reason.
+        _set(FAILED, str(error))
+        _decided(module)
+        raise
+    except Exception as error:
+        if from_signal_handler(error):
+            raise  # undecided: the next request decides
+        _set(FAILED, describe(error))
+        _decided(module)
+        if strict:
+            raise
+        log(WARNING, "could not patch torch_geometric %s: %s; it is left as it is",
+            _state.status.pyg_version or "?", describe(error))
+        return
+    _decided(module)
+
+
+def _decided(module: Any) -> None:
+    _state.decided = module
+    if _state.pending is module:
+        _state.pending = None
 
 
 def _release(version: str) -> Tuple[str, ...]:
@@ -171,26 +268,6 @@ def _release(version: str) -> Tuple[str, ...]:
             break
         digits += char
     return tuple([*digits.strip(".").split("."), "0", "0", "0"][:3])
-
-
-def _on_import(module: Any) -> None:
-    with _state.lock:
-        if not _state.wanted:
-            return
-        strict = _state.settings.mode == STRICT
-        try:
-            _decide(module, strict)
-        except ShimError as error:
-            # strict: this import fails, and so does every later attempt (the
-            # watcher stays), each with this reason.
-            _set(FAILED, str(error))
-            raise
-        except Exception as error:
-            _set(FAILED, describe(error))
-            if strict:
-                raise
-            log(WARNING, "could not patch torch_geometric %s: %s; it is left as it is",
-                _state.status.pyg_version or "?", describe(error))
 
 
 def _refuse(problem: str, strict: bool) -> None:
@@ -247,18 +324,17 @@ def _patch_loaded(release: detect.Release, strict: bool) -> None:
     from . import targets
     from .dump import configure
     from .patching import Context
-    from .registry import apply_patches
 
     assert release.affected is not None
     pyg = targets.load()
-    record = vars(pyg.template).get(MARKER)
+    record = changes.current(pyg.template)
     if record is None:
         configure(_state.settings.dump_dir)
-        with gate.changing():
-            recorders, fixes, skipped = apply_patches(pyg, release.affected, Context(strict))
-        record = _Record(release.affected, recorders, fixes, skipped)
-        if recorders:
-            setattr(pyg.template, MARKER, record)
+        record = changes.apply(pyg, release.affected, Context(strict))
+    _set_applied(record, release)
+
+
+def _set_applied(record: changes.Record, release: Optional[detect.Release]) -> None:
     if not record.recorders:
         _set(FAILED, "no patch fits this build of torch_geometric", (), record.skipped)
     elif record.skipped:
@@ -267,10 +343,12 @@ def _patch_loaded(release: detect.Release, strict: bool) -> None:
         from .fixes import FIXES
 
         beyond = [fix.id for fix in FIXES if fix.fixed_in and fix.id in record.fixes]
-        repaired = f"torch_geometric {release.version} repaired to behave as 2.5.3"
+        version = release.version if release else "?"
+        repaired = f"torch_geometric {version} repaired to behave as 2.5.3"
         if beyond:
             repaired += ", with PyG 2.6's {}".format(", ".join(beyond))
-        _set(PATCHED, f"{release.note}; {repaired}" if release.note else repaired, record.fixes)
+        note = release.note if release else None
+        _set(PATCHED, f"{note}; {repaired}" if note else repaired, record.fixes)
 
 
 def status() -> Status:
@@ -279,34 +357,47 @@ def status() -> Status:
 
 
 def patch() -> Status:
-    """Applies the repairs again after :func:`unpatch`; a no-op when in place."""
-    with _state.lock:
-        if _state.settings.mode == OFF:
-            return _state.status
-        _state.wanted = True
-        if PACKAGE not in sys.modules:
-            _state.release = None
-            _forecast(log_note=False)
-        _decide_or_watch()
+    """Applies the repairs again after :func:`unpatch`; a no-op when in place.
+
+    Never waits: a construction under way in another thread finishes as it
+    began. Called while another thread is changing the patches, the request
+    is carried out by that thread before its call returns."""
+    if _state.settings.mode == OFF:
+        return _state.status
+    _state.wanted = True
+    if PACKAGE not in sys.modules:
+        _state.release = None
+        _forecast(log_note=False)
+    _watch()
+    _converge()
     return _state.status
 
 
 def unpatch() -> Status:
     """Puts PyG's own objects back and stops watching for torch_geometric.
     Layer classes built meanwhile keep their generated methods; classes built
-    afterwards get PyG's own behaviour."""
-    with _state.lock:
-        if _state.settings.mode == OFF:
-            return _state.status
-        _state.wanted = False
-        _stop_watching()
-        template = sys.modules.get("torch_geometric.template")
-        record = vars(template).get(MARKER) if template is not None else None
-        if record is not None:
-            with gate.changing():
-                for recorder in reversed(record.recorders):
-                    recorder.undo()
-            delattr(template, MARKER)
-        if record is not None or _state.status.verdict in (PENDING, FAILED):
-            _set(UNPATCHED, "unpatch() restored PyG's own objects")
+    afterwards get PyG's own behaviour. Never waits, as :func:`patch`."""
+    if _state.settings.mode == OFF:
+        return _state.status
+    _state.wanted = False
+    _stop_watching()
+    _converge()
     return _state.status
+
+
+def _after_fork_in_child() -> None:
+    # Runs first in a forked child, before any other code there: sets
+    # attributes only (see changes.after_fork_in_child).
+    generated = sys.modules.get(__package__ + ".modules")
+    if generated is not None:
+        generated.reset_after_fork()
+    if changes.after_fork_in_child() == changes.TAKEN_BACK:
+        _state.decided = None
+        if _state.status.verdict not in (PATCHED, PARTIAL):
+            _set(UNPATCHED, "forked while another thread was applying the patches: this "
+                 "process runs PyG's own code; pyg_jit_shim.patch() applies them")
+    _reconcile()  # also where the fork came between a change and its status
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -7,21 +7,23 @@ file), with mode 0600, inside a directory the shim creates with mode 0700, and
 no symlink is followed at the last path component of either.
 """
 
+import itertools
 import os
 import threading
-from typing import Optional
+from typing import Iterator, Optional
 
-from .report import WARNING, describe, log
+from .report import WARNING, describe, from_signal_handler, log
 
-_lock = threading.Lock()
 _directory: Optional[str] = None
-_failed = False
+# Counts failed writes; next() on it is atomic, so exactly one caller sees 0
+# and warns, without a lock that a signal handler or a fork could find held.
+_failures: Iterator[int] = itertools.count()
 
 
 def configure(directory: Optional[str]) -> None:
-    global _directory, _failed
+    global _directory, _failures
     _directory = os.path.abspath(directory) if directory else None
-    _failed = False
+    _failures = itertools.count()
 
 
 def _make_directories(path: str) -> None:
@@ -90,16 +92,15 @@ def _write(directory: str, name: str, source: str) -> None:
 
 def write(name: str, source: str) -> None:
     """Writes one generated source, if dumping is on; never raises."""
-    global _failed
     directory = _directory
     if directory is None:
         return
     try:
         _write(directory, name, source)
     except Exception as error:  # debugging aid only: the layer must still build
-        with _lock:
-            first, _failed = not _failed, True
-        if first:
+        if from_signal_handler(error):
+            raise
+        if next(_failures) == 0:
             log(WARNING, "cannot write generated sources to %s=%s: %s; layers are "
                 "built as usual, without copies", "PYG_JIT_SHIM_DUMP_DIR", directory,
                 describe(error))

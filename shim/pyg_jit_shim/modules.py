@@ -16,15 +16,19 @@ import sys
 import threading
 import weakref
 from types import FunctionType, ModuleType, TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import dump
-from .report import ShimError, describe
+from .report import ShimError, describe, from_signal_handler
 
-# Serializes name choice and registration; never held while code executes, so
-# it cannot deadlock with the import lock of a module the generated code imports.
+# Serializes registration: held for a few lines of the shim's own bookkeeping,
+# never while generated, PyG's or a user's code runs or an import happens.
+# Re-entrant, for a signal handler that builds a layer while its thread holds
+# it; made anew in a forked child (reset_after_fork), where a thread that held
+# it does not exist.
 LOCK = threading.RLock()
-_reserved: Set[str] = set()
+# Names chosen but not yet registered, each with its chooser's token.
+_reserved: Dict[str, object] = {}
 # Modules that identical sources share, by (name or "", source); and each such
 # module's key, by its name.
 _shared: Dict[Tuple[str, str], ModuleType] = {}
@@ -83,13 +87,24 @@ def _alternative(name: str, attempt: int) -> str:
 
 
 def _reserve(name: str) -> str:
-    with LOCK:
-        candidate, attempt = name, 1
-        while candidate in sys.modules or candidate in _reserved:
-            attempt += 1
-            candidate = _alternative(name, attempt)
-        _reserved.add(candidate)
-        return candidate
+    # Without a lock: dict.setdefault claims a name atomically, also against a
+    # signal handler in this thread. A name registered meanwhile is in
+    # sys.modules before it leaves _reserved, so the second look finds it.
+    token = object()
+    candidate, attempt = name, 1
+    while True:
+        if candidate not in sys.modules and _reserved.setdefault(candidate, token) is token:
+            if candidate not in sys.modules:
+                return candidate
+            del _reserved[candidate]
+        attempt += 1
+        candidate = _alternative(name, attempt)
+
+
+def reset_after_fork() -> None:
+    """In a forked child: a lock another thread held at the fork stays held."""
+    global LOCK
+    LOCK = threading.RLock()
 
 
 def _failing_line(tb: Optional[TracebackType], filename: str) -> Optional[int]:
@@ -138,6 +153,8 @@ def compile_module(
                 error.lineno, _line(source, error.lineno),
             ) from error
         except Exception as error:
+            if from_signal_handler(error):
+                raise
             line = _failing_line(error.__traceback__, filename)
             raise GeneratedCodeError(
                 final, f"fails to execute: {describe(error)}", line, _line(source, line)
@@ -166,7 +183,7 @@ def _register_locked(module: ModuleType) -> None:
     # that came from a loader rather than a file.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     sys.modules[module.__name__] = module
-    _reserved.discard(module.__name__)
+    _reserved.pop(module.__name__, None)
 
 
 def _release(name: str, source: str) -> None:
@@ -233,7 +250,7 @@ def _after_collection(phase: str, info: Dict[str, Any]) -> None:
 
 def discard(module: ModuleType) -> None:
     with LOCK:
-        _reserved.discard(module.__name__)
+        _reserved.pop(module.__name__, None)
 
 
 def _registered(key: Tuple[str, str]) -> Optional[ModuleType]:

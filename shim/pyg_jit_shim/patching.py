@@ -15,19 +15,24 @@ def parameter_names(function: Any) -> Tuple[str, ...]:
 
 
 class Recorder:
-    """Remembers every attribute a patch replaces, to restore PyG's own."""
+    """Remembers every attribute a patch replaces, to restore PyG's own.
+
+    A change is recorded before it is made, and undoing or redoing only sets
+    attributes: both can be repeated and can finish what an interrupted one
+    began (an exception from a signal handler, or a fork while another thread
+    was changing the patches).
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._changes: List[Tuple[Any, str, Any]] = []
-        self._on_undo: List[Callable[[], None]] = []
+        self._changes: List[Tuple[Any, str, Any, Any]] = []
 
     def replace(self, owner: Any, attribute: str, value: Any) -> None:
         # vars(), not getattr(): a class's own entry (function, property), not
         # one inherited or bound.
         original = vars(owner).get(attribute, _MISSING)
+        self._changes.append((owner, attribute, original, value))
         setattr(owner, attribute, value)
-        self._changes.append((owner, attribute, original))
 
     def wrap(self, owner: Any, attribute: str, wrapper: Callable[..., Any]) -> Any:
         import wrapt
@@ -36,19 +41,16 @@ class Recorder:
         self.replace(owner, attribute, wrapped)
         return wrapped
 
-    def on_undo(self, callback: Callable[[], None]) -> None:
-        """``callback`` runs when the patch is undone, before PyG's objects return."""
-        self._on_undo.append(callback)
-
     def undo(self) -> None:
-        while self._on_undo:
-            self._on_undo.pop()()
-        while self._changes:
-            owner, attribute, original = self._changes.pop()
-            if original is _MISSING:
-                delattr(owner, attribute)
-            else:
+        for owner, attribute, original, _ in reversed(self._changes):
+            if original is not _MISSING:
                 setattr(owner, attribute, original)
+            elif attribute in vars(owner):
+                delattr(owner, attribute)
+
+    def redo(self) -> None:
+        for owner, attribute, _, value in self._changes:
+            setattr(owner, attribute, value)
 
 
 class Context(NamedTuple):

@@ -5,11 +5,11 @@ Each patch of ``fixes.PATCHES`` is the module of its name in
 """
 
 import importlib
-from typing import Dict, List, Optional, Protocol, Tuple, cast
+from typing import List, Optional, Protocol, Tuple, cast
 
 from .fixes import fixes_for, patches_for
 from .patching import Context, Recorder
-from .report import WARNING, ShimError, describe, log
+from .report import WARNING, ShimError, describe, from_signal_handler, log
 from .targets import PyG
 
 
@@ -26,43 +26,46 @@ def implementation(name: str) -> Implementation:
     return cast(Implementation, module)
 
 
-def apply_patches(
-    pyg: PyG, release: str, context: Context
-) -> Tuple[List[Recorder], Tuple[str, ...], Tuple[str, ...]]:
-    """Returns the applied patches, the fixes now in effect and the skipped patches."""
+def apply_patches(pyg: PyG, release: str, context: Context, applied: List[Recorder]
+                  ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """Applies the patches ``release`` needs, each recorder entering ``applied``
+    before its patch changes anything (so that the caller can undo all of them
+    whenever this is interrupted). Returns the fixes now in effect and the
+    skipped patches."""
     needed = patches_for(release)
     names = {patch.name for patch in needed}
-    applied: Dict[str, Recorder] = {}
     skipped: List[str] = []
     for patch in needed:
-        missing = [name for name in patch.requires if name in names and name not in applied]
+        done = {recorder.name for recorder in applied}
+        missing = [name for name in patch.requires if name in names and name not in done]
         reason = (
             "needs {}, which was skipped".format(", ".join(missing)) if missing
             else implementation(patch.name).check(pyg)
         )
         if reason is None:
             recorder = Recorder(patch.name)
+            applied.append(recorder)
             try:
                 implementation(patch.name).apply(pyg, recorder, context)
             except ShimError:
-                recorder.undo()
                 raise
             except Exception as error:
+                if from_signal_handler(error):
+                    raise  # the caller's: apply() takes back what was applied
                 # Never half-applied: what this patch changed goes back.
                 recorder.undo()
+                applied.remove(recorder)
                 reason = f"failed: {describe(error)}"
             else:
-                applied[patch.name] = recorder
                 continue
         skipped.append(f"{patch.name}: {reason}")
         if context.strict:
-            for recorder in reversed(list(applied.values())):
-                recorder.undo()
             raise ShimError(f"patch {patch.name!r} does not fit this torch_geometric: {reason}")
         log(WARNING, "patch %r skipped: %s; the fixes it carries are not in effect",
             patch.name, reason)
+    done = {recorder.name for recorder in applied}
     fixes = tuple(
         fix.id for fix in fixes_for(release)
-        if all(name in applied for name in fix.patches)
+        if all(name in done for name in fix.patches)
     )
-    return list(applied.values()), fixes, tuple(skipped)
+    return fixes, tuple(skipped)

@@ -8,8 +8,6 @@ of later template fixes adjust the rendered text through :data:`ADJUSTMENTS`
 import os
 from typing import Any, Callable, Dict, Mapping, Tuple
 
-from .modules import LOCK
-
 # What a caller reads from the module each template renders.
 _DEFINES = {
     "propagate.jinja": ("propagate",),
@@ -26,15 +24,15 @@ ADJUSTMENTS: Tuple[Callable[[str, str], str], ...] = ()
 
 def render(template_path: str, variables: Mapping[str, Any]) -> str:
     directory, filename = os.path.split(template_path)
-    with LOCK:
-        environment = _environments.get(directory)
-        if environment is None:
-            # The same Environment settings PyG uses, so the text is the same;
-            # kept per directory instead of being rebuilt for every class.
-            from jinja2 import Environment, FileSystemLoader
+    environment = _environments.get(directory)
+    if environment is None:
+        # The same Environment settings PyG uses, so the text is the same;
+        # kept per directory instead of being rebuilt for every class. No
+        # lock: two threads may both make one, and the first stored is kept.
+        from jinja2 import Environment, FileSystemLoader
 
-            environment = Environment(loader=FileSystemLoader(directory))
-            _environments[directory] = environment
+        environment = _environments.setdefault(
+            directory, Environment(loader=FileSystemLoader(directory)))
     text: str = environment.get_template(filename).render(**variables)
     for adjust in ADJUSTMENTS:
         text = adjust(template_path, text)

@@ -39,3 +39,31 @@ def describe(error: BaseException) -> str:
     first = text[0] if text else ""
     kind = type(error).__name__
     return f"{kind}: {first}" if first else kind
+
+
+def from_signal_handler(error: BaseException) -> bool:
+    """Whether ``error`` came out of a Python signal handler now installed (a
+    timeout, a service's own interrupt): the caller's exception, to be passed
+    on unchanged, never taken for a failure of the shim and logged.
+
+    Only asked where the shim catches an exception it would otherwise report.
+    """
+    import signal
+
+    codes = set()
+    for number in signal.valid_signals():
+        try:
+            handler: Any = signal.getsignal(number)
+        except (OSError, ValueError):
+            continue
+        function = getattr(handler, "func", handler)  # functools.partial
+        function = getattr(function, "__func__", function)  # a bound method
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            codes.add(code)
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code in codes:
+            return True
+        traceback = traceback.tb_next
+    return False

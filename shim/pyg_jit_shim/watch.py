@@ -9,12 +9,22 @@ more than the rest of ``import pyg_jit_shim`` together).
 The callback decides whether the finder stays: it stays while the callback
 raises, so that under ``strict`` every later attempt to import the package is
 refused too, not only the first one.
+
+An import that is already under way when the finder is added (another thread
+executing the package's ``__init__``) had its loader before: the finder
+cannot see it. Its spec can: the import system sets
+``spec._initializing = False`` as its last step, success or failure, in the
+importing thread. The spec of such a package gets a subclass of its own for
+that moment, whose setter runs the callback if the package is then in
+``sys.modules``, and gives the spec back its own class. Nothing waits for the
+import; the thread that finishes it does the work, as with the finder.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from importlib.machinery import ModuleSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,8 +62,42 @@ class _Loader(_LegacyLoader):
         spec = getattr(module, "__spec__", None)
         if spec is not None and spec.loader is self:
             spec.loader = self._loader
-        self._loader.exec_module(module)
+        own = vars(spec) if spec is not None else {}
+        own[_WRAPPED] = True  # this import's end is seen here: no hook needed
+        try:
+            self._loader.exec_module(module)
+        finally:
+            own.pop(_WRAPPED, None)
         self._watcher.imported(module)
+
+
+class _Completing(ModuleSpec):
+    """A spec whose package's import is under way, until that import ends."""
+
+    @property
+    def _initializing(self) -> bool:
+        return bool(self.__dict__.get("_initializing", False))
+
+    @_initializing.setter
+    def _initializing(self, value: bool) -> None:
+        state = self.__dict__
+        state["_initializing"] = value
+        if value:
+            return
+        self.__class__ = ModuleSpec  # type: ignore[assignment]
+        watcher = state.pop(_HOOK, None)
+        module = sys.modules.get(self.name)
+        if watcher is not None and getattr(module, "__spec__", None) is self:
+            watcher.imported(module)
+
+
+_HOOK = "_pyg_jit_shim_watcher"
+_WRAPPED = "_pyg_jit_shim_wrapped"
+
+
+def initializing(module: Any) -> bool:
+    """Whether ``module`` is still being imported (in any thread)."""
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
 class Watcher:
@@ -62,9 +106,25 @@ class Watcher:
         self._callback = callback
         self._local = threading.local()
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Watches for the package; False if an import of it is under way and
+        its end cannot be seen (the callback will not run for that one)."""
         if self not in sys.meta_path:
             sys.meta_path.insert(0, self)
+        return self._follow(sys.modules.get(self.name))
+
+    def _follow(self, module: Any) -> bool:
+        """Runs the callback when an import of ``module`` under way ends."""
+        if module is None or not initializing(module):
+            return True
+        spec = module.__spec__
+        if type(spec) is _Completing or _WRAPPED in vars(spec):
+            return True
+        if type(spec) is not ModuleSpec or "_initializing" not in vars(spec):
+            return False
+        vars(spec)[_HOOK] = self
+        spec.__class__ = _Completing
+        return True
 
     def stop(self) -> None:
         try:
@@ -79,7 +139,14 @@ class Watcher:
 
     def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
                   target: Optional[ModuleType] = None) -> Any:
-        if fullname != self.name or getattr(self._local, "busy", False):
+        if not fullname.startswith(self.name):
+            return None
+        if fullname != self.name:
+            # A submodule: the package may be under way since before start().
+            if fullname.startswith(self.name + "."):
+                self._follow(sys.modules.get(self.name))
+            return None
+        if getattr(self._local, "busy", False):
             return None
         self._local.busy = True
         try:

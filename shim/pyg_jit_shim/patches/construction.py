@@ -21,11 +21,11 @@ import sys
 import weakref
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from .. import gate, modules
+from .. import modules
 from ..lineage import merged_namespace, module_chain
 from ..patching import Context, Recorder
 from ..rendering import render, required_names
-from ..report import WARNING, GenerationError, describe, log
+from ..report import WARNING, GenerationError, describe, from_signal_handler, log
 from ..targets import PyG, directory_of
 
 # (method, template, name of its collect function)
@@ -106,7 +106,9 @@ KNOWN: "weakref.WeakSet[type]" = weakref.WeakSet()
 
 class Construction:
     def __init__(self, pyg: PyG, context: Context) -> None:
-        self.active = True
+        # Set through the recorder, so that undoing and redoing the patch
+        # switch it too; read once per construction.
+        self.active = False
         self._base = pyg.MessagePassing
         self._roots = pyg.roots
         self._directory = directory_of(pyg.message_passing)
@@ -117,12 +119,13 @@ class Construction:
 
     def __call__(self, wrapped: Any, layer: Any, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any]) -> None:
-        with gate.building():
-            if not self.active:
-                # unpatch() won while this call waited: PyG's own behaviour.
-                wrapped(*args, **kwargs)
-                return
-            self._construct(wrapped, layer, args, kwargs)
+        # Read once: a construction finishes with the patches it started
+        # with, whatever patch()/unpatch() do meanwhile; nothing waits. False
+        # for a call through a reference kept from before unpatch().
+        if not self.active:
+            wrapped(*args, **kwargs)
+            return
+        self._construct(wrapped, layer, args, kwargs)
 
     def _construct(self, wrapped: Any, layer: Any, args: Tuple[Any, ...],
                    kwargs: Dict[str, Any]) -> None:
@@ -171,23 +174,30 @@ class Construction:
         except _OwnMethod:
             pass
         except Exception as error:
+            if from_signal_handler(error):
+                raise  # the caller's; the class is as it was
             failure = error
         with modules.LOCK:
             if generated_for(cls, kind):
                 return  # another thread built this class meanwhile
             own = getattr(cls, kind)
-            setattr(cls, "_orig_" + kind, own)
+            KNOWN.add(cls)
+            # In this order, generated_for() turns true with the last step
+            # only: an exception from a signal handler in between leaves a
+            # class that the next construction completes, never one whose
+            # propagate() lacks its collect().
             if module is None:
+                setattr(cls, "_orig_" + kind, own)
                 setattr(cls, "_jinja_" + kind, own)
             else:
                 # Registered while the class lives: classes made in a loop and
                 # dropped do not pile up modules.
                 modules.hold(module, cls)
                 generated = getattr(module, kind)
+                setattr(cls, collect, getattr(module, collect))
+                setattr(cls, "_orig_" + kind, own)
                 setattr(cls, "_jinja_" + kind, generated)
                 setattr(cls, kind, generated)
-                setattr(cls, collect, getattr(module, collect))
-            KNOWN.add(cls)
         if failure is not None:
             self._report(cls, kind, failure)
 
@@ -197,6 +207,8 @@ class Construction:
         try:
             variables = self._variables(layer, kind, chain, collect)
         except Exception as error:
+            if from_signal_handler(error):
+                raise
             step = f"reading {cls.__name__}'s {kind}() signature"
             if not _source_readable(cls):
                 step += "; inspect cannot read the class's source (defined by exec()?)"
@@ -205,6 +217,8 @@ class Construction:
         try:
             source = star_imports(render(path, variables), chain)
         except Exception as error:
+            if from_signal_handler(error):
+                raise
             raise _Stage(f"rendering PyG's {template}", error) from error
         return modules.shared_module(
             prefix + "_" + kind, source, required_names(path, variables),
@@ -360,11 +374,7 @@ def check(pyg: PyG) -> Optional[str]:
 
 def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     construction = Construction(pyg, context)
+    recorder.replace(construction, "active", True)
     recorder.wrap(pyg.MessagePassing, "__init__", construction)
-
-    def deactivate() -> None:
-        construction.active = False
-
-    recorder.on_undo(deactivate)
     _repair_built_classes(pyg.MessagePassing)
 

@@ -25,6 +25,7 @@ import types
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..patching import Context, Recorder, parameter_names
+from ..report import from_signal_handler
 from ..targets import PyG
 
 _KEYWORD = re.compile(r"[^\W\d]\w*\s*=(?!=)")
@@ -56,7 +57,9 @@ def _exclusions(inspector_module: Any, inspector: Any, func: Any,
         return exclude  # PyG reads the class attribute, not the call
     try:
         keywords = keyword_positions(inspector_module, inspector, func_name)
-    except Exception:
+    except Exception as error:
+        if from_signal_handler(error):
+            raise
         # PyG's own parser meets the same problem right after, and its
         # caller reports it as it always did.
         return exclude

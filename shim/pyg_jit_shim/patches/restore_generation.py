@@ -22,9 +22,8 @@ This runs when a layer is unpickled (``torch.load``, ``pickle``,
 import weakref
 from typing import Any, Dict, FrozenSet, Optional
 
-from .. import gate
 from ..patching import Context, Recorder
-from ..report import WARNING, ShimError, describe, log
+from ..report import WARNING, ShimError, describe, from_signal_handler, log
 from ..targets import PyG
 from .construction import Construction
 
@@ -84,12 +83,13 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         restored_fuse = attributes["fuse"]
         try:
             attributes["fuse"] = fuse_at_construction(self, fuse_aggregations)
-            with gate.building():  # as a construction: never under patch()/unpatch()
-                if construction.active:
-                    construction.generate(self)
+            if construction.active:  # read once, as by a construction
+                construction.generate(self)
         except ShimError:
             raise  # strict: as at construction
         except Exception as error:
+            if from_signal_handler(error):
+                raise  # the caller's, as any exception during unpickling
             # Restoring worked before the shim; it must keep working.
             cls = type(self)
             if cls not in failed:
