@@ -1,7 +1,8 @@
 """Which ways of shipping a model work, per PyG release: save in one fresh
 process, load (and script) in another.
 
-Usage, from the root of a checkout (one column per ``--python``, given as
+``nox -s shipping`` builds the four environments below and runs it. By hand,
+from the root of a checkout (one column per ``--python``, given as
 ``LABEL=[VAR=VALUE ...] INTERPRETER``)::
 
     PYTHONPATH=shim python benchmarks/shipping.py \\
