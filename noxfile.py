@@ -3,6 +3,7 @@
     nox                     # lint, Python 3.8, and the tests on every release
     nox -s "tests(pyg='2.5.2')"
     nox -s benchmark          # ratios against PyG 2.5.3, never a pass/fail on time
+    nox -s shipping           # which artefact formats ship a model, per release
 """
 
 import glob
@@ -143,3 +144,23 @@ def benchmark(session: nox.Session) -> None:
     session.run("python", "benchmarks/run.py",
                 "--python-shim", os.path.join(session.bin, "python"),
                 "--python-ref", reference_python, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def shipping(session: nox.Session) -> None:
+    """The README's "Shipping a model" table: each artefact format saved in one
+    fresh process and loaded in another, on PyG 2.5.2 alone, with the shim,
+    2.5.3 and 2.6.1 (the shim installed everywhere: it leaves the others alone)."""
+    session.env["PYTHONDONTWRITEBYTECODE"] = ""
+    session.install("--no-compile", TORCH, "torch-geometric==2.5.2", ".")
+    columns = [f"PyG 2.5.2 alone=PYG_JIT_SHIM=off {session.bin}/python",
+               f"PyG 2.5.2 + shim={session.bin}/python"]
+    for release in ("2.5.3", "2.6.1"):
+        venv = os.path.join(session.create_tmp(), f"pyg-{release}")
+        session.run("python", "-m", "venv", "--clear", venv)
+        python = os.path.join(venv, "bin", "python")
+        session.run(python, "-m", "pip", "install", "-q", "--no-compile", TORCH,
+                    f"torch-geometric=={release}", ".", external=True)
+        columns.append(f"PyG {release}={python}")
+    session.run("python", "benchmarks/shipping.py",
+                *(arg for column in columns for arg in ("--python", column)), *session.posargs)

@@ -156,19 +156,24 @@ class Construction:
 
     # -- PyG 2.5.3's generation step ------------------------------------------
 
-    def generate(self, layer: Any) -> None:
+    def generate(self, layer: Any, restoring: bool = False) -> None:
         for kind, template, collect in _KINDS:
             if kind == "edge_updater" and not layer.inspector.implements("edge_update"):
                 continue
-            self._generate(layer, kind, template, collect)
+            self._generate(layer, kind, template, collect, restoring)
 
-    def _generate(self, layer: Any, kind: str, template: str, collect: str) -> None:
+    def _generate(self, layer: Any, kind: str, template: str, collect: str,
+                  restoring: bool = False) -> None:
         cls = type(layer)
         if generated_for(cls, kind):
             return
         module = failure = None
         try:
-            if kind in vars(cls):
+            own = vars(cls).get(kind)
+            # On a restore, 2.6's rule (#9368): MessagePassing's own method put
+            # back on the class (`Conv.propagate = Conv._orig_propagate`) is not
+            # the class's own; any other function in the class is.
+            if own is not None and not (restoring and own is vars(self._base).get(kind)):
                 raise _OwnMethod()
             module = self._build(layer, cls, _prefix(cls), kind, template, collect)
         except _OwnMethod:

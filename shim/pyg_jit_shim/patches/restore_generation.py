@@ -8,7 +8,9 @@ which ``torch.jit.script`` rejects. PyG 2.6 generates in
 the state as ``torch.nn.Module`` does, then runs the generation step of
 construction itself (:meth:`Construction.generate`): the class gets the very
 module a constructed layer gets, once; a class already built in this process
-is left as it is, and a class with its own ``propagate()`` keeps it.
+is left as it is, and a class with its own ``propagate()`` keeps it. As in 2.6,
+a class whose ``propagate`` was put back to ``MessagePassing.propagate``
+(``_orig_propagate``) gets its generated one again.
 
 Generation reads the layer's ``fuse``; 2.6 takes the restored value, which a
 layer may have changed after construction (FastRGCNConv's ``forward`` sets it
@@ -84,7 +86,7 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         try:
             attributes["fuse"] = fuse_at_construction(self, fuse_aggregations)
             if construction.active:  # read once, as by a construction
-                construction.generate(self)
+                construction.generate(self, restoring=True)
         except ShimError:
             raise  # strict: as at construction
         except Exception as error:
