@@ -4,6 +4,7 @@
     nox -s "tests(pyg='2.5.2')"
     nox -s benchmark          # ratios against PyG 2.5.3, never a pass/fail on time
     nox -s shipping           # which artefact formats ship a model, per release
+    nox -s stress             # random schedules of forks, signals, toggling and builds
 """
 
 import glob
@@ -144,6 +145,16 @@ def benchmark(session: nox.Session) -> None:
     session.run("python", "benchmarks/run.py",
                 "--python-shim", os.path.join(session.bin, "python"),
                 "--python-ref", reference_python, *session.posargs)
+    session.run("python", "benchmarks/toggle.py")
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("pyg", ["2.5.0", "2.5.2"])
+def stress(session: nox.Session, pyg: str) -> None:
+    """More seeds of tests/stress.py than CI runs: `-- --seeds 100 --first 1000`."""
+    session.env["PYTHONDONTWRITEBYTECODE"] = ""
+    session.install("--no-compile", TORCH, f"torch-geometric=={pyg}", ".")
+    session.run("python", "-m", "tests.stress", *(session.posargs or ["--seeds", "50"]))
 
 
 @nox.session(python=PYTHON)

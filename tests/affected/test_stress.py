@@ -1,0 +1,18 @@
+"""Random schedules of builds, restores, toggling, forks and raising signals
+at once (tests/stress.py): a few fixed seeds here, more with `nox -s stress`."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.stress import run_schedule
+
+SEEDS = [1, 2]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_schedule(tmp_path: Path, seed: int) -> None:
+    report = run_schedule(seed, tmp_path)
+    assert report["problems"] == []
+    # The schedule did what it is for: signals landed, a child was forked.
+    assert report["interrupted"] > 0 and report["done"] > 100
