@@ -2,6 +2,7 @@
 
     nox                     # lint, Python 3.8, and the tests on every release
     nox -s "tests(pyg='2.5.2')"
+    nox -s build              # the sdist and the wheel in dist/, checked and installed
     nox -s benchmark          # ratios against PyG 2.5.3, never a pass/fail on time
 """
 
@@ -9,11 +10,14 @@ import glob
 import os
 import shutil
 import subprocess
-from typing import Optional
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import List, Optional
 
 import nox
 
-nox.options.sessions = ["lint", "py38", "tests"]
+nox.options.sessions = ["lint", "py38", "build", "tests"]
 nox.options.reuse_existing_virtualenvs = False
 # Without Python 3.11 nothing would be tested: fail rather than skip. Python 3.8
 # is handled by its session (skipped with a note, failed on CI).
@@ -84,6 +88,60 @@ def py38(session: nox.Session) -> None:
     session.run("pytest", "-q", "-p", "no:cacheprovider",
                 "tests/common/test_settings.py", "tests/common/test_detect.py")
 
+
+
+PACKAGE = Path("shim", "pyg_jit_shim")
+
+
+def _package_files() -> List[str]:
+    """What the package is made of, as paths inside it: every file in the
+    checkout's package folder but bytecode."""
+    return sorted(path.relative_to(PACKAGE.parent).as_posix() for path in PACKAGE.rglob("*")
+                  if path.is_file() and "__pycache__" not in path.parts)
+
+
+def _missing(found: List[str], prefix: str) -> List[str]:
+    return [name for name in _package_files() if prefix + name not in found]
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """The release: sdist and wheel into dist/ with the standard front end,
+    checked, then the wheel installed into a fresh venv beside PyG 2.5.2, where
+    `pyg-jit-shim check` must pass."""
+    session.env["PYTHONDONTWRITEBYTECODE"] = ""  # as in tests: torch compiled once
+    session.install("build", "twine")
+    dist = Path("dist")
+    for old in dist.glob("pyg_jit_shim-*"):
+        old.unlink()
+    # The wheel is built from the sdist: a file missing from the sdist is
+    # missing from the wheel too.
+    session.run("python", "-m", "build", "--outdir", str(dist), ".")
+    (wheel,) = dist.glob("pyg_jit_shim-*.whl")
+    (sdist,) = dist.glob("pyg_jit_shim-*.tar.gz")
+    session.run("twine", "check", "--strict", str(wheel), str(sdist))
+    with zipfile.ZipFile(wheel) as archive:
+        missing = _missing(archive.namelist(), "")
+    with tarfile.open(sdist) as archive:
+        root = sdist.name[:-len(".tar.gz")] + "/shim/"
+        missing += _missing(archive.getnames(), root)
+    if missing:
+        session.error("not in the release: " + ", ".join(missing))
+    session.log(f"{wheel} and {sdist} hold all {len(_package_files())} package files")
+    # As a service installs it: the wheel by file, PyG and torch its own pins;
+    # run outside the checkout, so that nothing is imported from it.
+    target = os.path.join(session.create_tmp(), "service")
+    session.run("python", "-m", "venv", "--clear", target, silent=True)
+    bin_dir = os.path.join(target, "bin")
+    session.run(os.path.join(bin_dir, "python"), "-m", "pip", "install", "-q", "--no-compile",
+                TORCH, "torch-geometric==2.5.2", str(wheel.resolve()), external=True)
+    with session.chdir(session.create_tmp()):
+        session.run(os.path.join(bin_dir, "python"), "-c",
+                    "import pyg_jit_shim, sys; "
+                    f"sys.exit(not pyg_jit_shim.__file__.startswith({target!r}))",
+                    external=True, env={"PYTHONPATH": ""})
+        session.run(os.path.join(bin_dir, "pyg-jit-shim"), "check", external=True,
+                    env={"PYTHONPATH": ""})
 
 
 DEMO = r"""
