@@ -63,7 +63,7 @@ def lint(session: nox.Session) -> None:
     # mypy 1.14 is the last release that checks against Python 3.8; wrapt is
     # left out on purpose (its stubs describe Python >= 3.10 only).
     session.install("ruff==0.17.6", "mypy==1.14.1", "packaging")
-    session.run("ruff", "check", "shim", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "shim", "tests", "benchmarks", "examples", "noxfile.py")
     session.run("mypy")
 
 
@@ -130,12 +130,12 @@ def build(session: nox.Session) -> None:
     session.log(f"{wheel} and {sdist} hold all {len(_package_files())} package files")
     # As a service installs it: the wheel by file, PyG and torch its own pins;
     # run outside the checkout, so that nothing is imported from it.
-    target = os.path.join(session.create_tmp(), "service")
+    target = os.path.abspath(os.path.join(session.create_tmp(), "service"))
     session.run("python", "-m", "venv", "--clear", target, silent=True)
     bin_dir = os.path.join(target, "bin")
     session.run(os.path.join(bin_dir, "python"), "-m", "pip", "install", "-q", "--no-compile",
                 TORCH, "torch-geometric==2.5.2", str(wheel.resolve()), external=True)
-    with session.chdir(session.create_tmp()):
+    with session.chdir(os.path.dirname(target)):
         session.run(os.path.join(bin_dir, "python"), "-c",
                     "import pyg_jit_shim, sys; "
                     f"sys.exit(not pyg_jit_shim.__file__.startswith({target!r}))",
@@ -144,27 +144,12 @@ def build(session: nox.Session) -> None:
                     env={"PYTHONPATH": ""})
 
 
-DEMO = r"""
-import os, torch, warnings
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-import pyg_jit_shim
-from torch_geometric.nn import GCNConv
-print("PyG", pyg_jit_shim.status().pyg_version, "shim:", pyg_jit_shim.status().verdict)
-conv = GCNConv(16, 16)
-try:
-    torch.jit.script(conv)
-    print("torch.jit.script(GCNConv): ok")
-except Exception as error:
-    print("torch.jit.script(GCNConv) failed:", str(error).strip().splitlines()[0])
-"""
-
-
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """PyG 2.5.2 scripting GCNConv without the shim, then with it."""
     session.install(TORCH, "torch-geometric==2.5.2", ".")
-    session.run("python", "-c", DEMO, env={"PYG_JIT_SHIM": "off"})
-    session.run("python", "-c", DEMO)
+    session.run("python", "examples/demo.py", env={"PYG_JIT_SHIM": "off"})
+    session.run("python", "examples/demo.py")
 
 
 # The torch of the 2.5.x era, with the numpy it was built against. From the
