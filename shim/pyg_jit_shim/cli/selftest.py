@@ -160,9 +160,13 @@ def _load_elsewhere(paths: List[Tuple[str, str]], directory: str,
                                   text=True) as child:
                 assert child.stdout is not None
                 for line in child.stdout:
-                    if not line.startswith("["):
+                    try:
+                        result = json.loads(line)
+                    except ValueError:
                         continue  # a layer's own print
-                    loaded.append(json.loads(line))
+                    if not isinstance(result, list):
+                        continue
+                    loaded.append(result)
                     if progress is not None and len(loaded) < len(paths):
                         progress(len(loaded) + 1, len(paths), paths[len(loaded)][0])
         except Exception as error:
