@@ -2,6 +2,7 @@
 
     nox                     # lint, Python 3.8, and the tests on every release
     nox -s "tests(pyg='2.5.2')"
+    nox -s build              # the sdist and the wheel in dist/, checked and installed
     nox -s benchmark          # ratios against PyG 2.5.3, never a pass/fail on time
     nox -s shipping           # which artefact formats ship a model, per release
     nox -s stress             # random schedules of forks, signals, toggling and builds
@@ -11,11 +12,14 @@ import glob
 import os
 import shutil
 import subprocess
-from typing import Optional
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import List, Optional
 
 import nox
 
-nox.options.sessions = ["lint", "py38", "tests"]
+nox.options.sessions = ["lint", "py38", "build", "tests"]
 nox.options.reuse_existing_virtualenvs = False
 # Without Python 3.11 nothing would be tested: fail rather than skip. Python 3.8
 # is handled by its session (skipped with a note, failed on CI).
@@ -61,7 +65,7 @@ def lint(session: nox.Session) -> None:
     # mypy 1.14 is the last release that checks against Python 3.8; wrapt is
     # left out on purpose (its stubs describe Python >= 3.10 only).
     session.install("ruff==0.17.6", "mypy==1.14.1", "packaging")
-    session.run("ruff", "check", "shim", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "shim", "tests", "benchmarks", "examples", "noxfile.py")
     session.run("mypy")
 
 
@@ -88,27 +92,66 @@ def py38(session: nox.Session) -> None:
 
 
 
-DEMO = r"""
-import os, torch, warnings
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-import pyg_jit_shim
-from torch_geometric.nn import GCNConv
-print("PyG", pyg_jit_shim.status().pyg_version, "shim:", pyg_jit_shim.status().verdict)
-conv = GCNConv(16, 16)
-try:
-    torch.jit.script(conv)
-    print("torch.jit.script(GCNConv): ok")
-except Exception as error:
-    print("torch.jit.script(GCNConv) failed:", str(error).strip().splitlines()[0])
-"""
+PACKAGE = Path("shim", "pyg_jit_shim")
+
+
+def _package_files() -> List[str]:
+    """What the package is made of, as paths inside it: every file in the
+    checkout's package folder but bytecode."""
+    return sorted(path.relative_to(PACKAGE.parent).as_posix() for path in PACKAGE.rglob("*")
+                  if path.is_file() and "__pycache__" not in path.parts)
+
+
+def _missing(found: List[str], prefix: str) -> List[str]:
+    return [name for name in _package_files() if prefix + name not in found]
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """The release: sdist and wheel into dist/ with the standard front end,
+    checked, then the wheel installed into a fresh venv beside PyG 2.5.2, where
+    `pyg-jit-shim check` must pass."""
+    session.env["PYTHONDONTWRITEBYTECODE"] = ""  # as in tests: torch compiled once
+    session.install("build", "twine")
+    dist = Path("dist")
+    for old in dist.glob("pyg_jit_shim-*"):
+        old.unlink()
+    # The wheel is built from the sdist: a file missing from the sdist is
+    # missing from the wheel too.
+    session.run("python", "-m", "build", "--outdir", str(dist), ".")
+    (wheel,) = dist.glob("pyg_jit_shim-*.whl")
+    (sdist,) = dist.glob("pyg_jit_shim-*.tar.gz")
+    session.run("twine", "check", "--strict", str(wheel), str(sdist))
+    with zipfile.ZipFile(wheel) as archive:
+        missing = _missing(archive.namelist(), "")
+    with tarfile.open(sdist) as archive:
+        root = sdist.name[:-len(".tar.gz")] + "/shim/"
+        missing += _missing(archive.getnames(), root)
+    if missing:
+        session.error("not in the release: " + ", ".join(missing))
+    session.log(f"{wheel} and {sdist} hold all {len(_package_files())} package files")
+    # As a service installs it: the wheel by file, PyG and torch its own pins;
+    # run outside the checkout, so that nothing is imported from it.
+    target = os.path.abspath(os.path.join(session.create_tmp(), "service"))
+    session.run("python", "-m", "venv", "--clear", target, silent=True)
+    bin_dir = os.path.join(target, "bin")
+    session.run(os.path.join(bin_dir, "python"), "-m", "pip", "install", "-q", "--no-compile",
+                TORCH, "torch-geometric==2.5.2", str(wheel.resolve()), external=True)
+    with session.chdir(os.path.dirname(target)):
+        session.run(os.path.join(bin_dir, "python"), "-c",
+                    "import pyg_jit_shim, sys; "
+                    f"sys.exit(not pyg_jit_shim.__file__.startswith({target!r}))",
+                    external=True, env={"PYTHONPATH": ""})
+        session.run(os.path.join(bin_dir, "pyg-jit-shim"), "check", external=True,
+                    env={"PYTHONPATH": ""})
 
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """PyG 2.5.2 scripting GCNConv without the shim, then with it."""
     session.install(TORCH, "torch-geometric==2.5.2", ".")
-    session.run("python", "-c", DEMO, env={"PYG_JIT_SHIM": "off"})
-    session.run("python", "-c", DEMO)
+    session.run("python", "examples/demo.py", env={"PYG_JIT_SHIM": "off"})
+    session.run("python", "examples/demo.py")
 
 
 # The torch of the 2.5.x era, with the numpy it was built against. From the

@@ -11,6 +11,8 @@ from tests.helpers import PYG
 def test_check_without_the_shim(tmp_path: Path) -> None:
     result, left = checked(tmp_path, PYG_JIT_SHIM="off")
     assert "Traceback" not in result.stderr
+    # Standard error is not a terminal here: no progress line.
+    assert "\r" not in result.stderr and "layer 1/" not in result.stderr
     # PyG alone leaves one file per layer class: 2.5.1 and 2.5.2 in the temp
     # dir, 2.5.0 under ~/.cache/pyg.
     assert left == []

@@ -10,6 +10,7 @@ more without the shim where that differs (tests/affected/test_check_off.py).
 """
 
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,12 @@ import pytest
 import pyg_jit_shim
 from tests.cli import checked, cli
 from tests.helpers import IS_AFFECTED, PYG, REPO, TIMEOUT, environment, last_json, run_python
+
+
+def torch_version() -> str:
+    import torch
+
+    return str(torch.__version__)
 
 CONSOLE = str(Path(sys.executable).with_name("pyg-jit-shim"))
 CLOSED_PIPE = 141
@@ -34,14 +41,38 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def _progress(stderr: str, stage: str) -> List[Tuple[int, int, str]]:
+    """The progress line's states for ``stage``: (done, total, layer)."""
+    found = []
+    for state in stderr.split("\r"):
+        if state.startswith(stage + " "):
+            count, _, name = state[len(stage) + 1:].rstrip().partition(": ")
+            done, _, total = count.partition("/")
+            found.append((int(done), int(total), name))
+    return found
+
+
 def test_check_json(tmp_path: Path) -> None:
-    """``check --json`` as a service runs it, the shim on."""
-    result, left = checked(tmp_path, "--json")
+    """``check --json`` as a service runs it, the shim on; standard error is a
+    terminal, as where a person runs it."""
+    result, left = checked(tmp_path, "--json", terminal=True)
     report = json.loads(result.stdout)
+    # One line on the terminal, rewritten for each layer, then for each layer
+    # loaded in a fresh interpreter, then blanked.
+    names = [row["name"] for row in report["layers"]]
+    layers = _progress(result.stderr, "layer")
+    assert [(done, total) for done, total, _ in layers] == [
+        (done, len(names)) for done in range(1, len(names) + 1)]
+    assert sorted(name for _, _, name in layers) == sorted(names)
+    loaded = [row["name"] for row in report["layers"] if row["load_then_script"] is not None]
+    reloaded = _progress(result.stderr, "torch.load, then script")
+    assert [(done, total) for done, total, _ in reloaded] == [
+        (done, len(loaded)) for done in range(1, len(loaded) + 1)]
+    assert sorted(name for _, _, name in reloaded) == sorted(loaded)
+    assert result.stderr.endswith("\r" + " " * 79 + "\r")
     assert report["torch_geometric"] == PYG
     assert report["shim"]["verdict"] == ("patched" if IS_AFFECTED else "untouched")
     assert report["needed"] == IS_AFFECTED
-    names = [row["name"] for row in report["layers"]]
     assert {"GCNConv", "SAGEConv", "GATConv"} <= set(names)
     assert names == sorted(names, key=str.casefold)
     gcn = next(row for row in report["layers"] if row["name"] == "GCNConv")
@@ -134,6 +165,24 @@ def test_check_piped_into_head_and_version() -> None:
     assert version.stdout == first
 
 
+def test_check_json_begins_before_the_self_test() -> None:
+    # `pyg-jit-shim check --json | head -5`: the versions come while the
+    # self-test has yet to run, and it stops when head has gone.
+    check = subprocess.Popen([CONSOLE, "check", "--json"], cwd=str(REPO), env=environment(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert check.stdout is not None
+    head = [check.stdout.readline() for _ in range(5)]
+    running = check.poll() is None
+    check.stdout.close()
+    _, stderr = check.communicate(timeout=TIMEOUT)
+    assert running and check.returncode == CLOSED_PIPE, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr
+    assert head[0] == "{\n"
+    assert json.loads("{" + "".join(head[1:]).rstrip().rstrip(",") + "}") == {
+        "python": platform.python_version(), "torch": torch_version(),
+        "torch_geometric": PYG, "shim_version": pyg_jit_shim.__version__}
+
+
 @pytest.mark.parametrize("args", [("check", "--json"), ("show", "torch_geometric.nn:GCNConv")])
 def test_closed_pipe_exits_141_without_traceback(args: Tuple[str, ...]) -> None:
     # check --json: 1 would mean "a layer regressed". show writes into a
@@ -159,6 +208,42 @@ def test_show_prints_the_generated_source() -> None:
     assert "\ndef propagate(\n    self," in result.stdout
     assert "\ndef edge_updater(\n    self," in result.stdout
     assert "from torch_geometric.nn.conv.gatv2_conv import *" in result.stdout
+
+
+USER_LAYER = """
+import torch
+from torch_geometric.nn import MessagePassing
+
+
+class WeightedSum(MessagePassing):
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        return self.propagate(edge_index, x=x)
+"""
+
+
+def test_show_finds_the_users_module_in_the_working_directory(tmp_path: Path) -> None:
+    # `pyg-jit-shim show model:WeightedSum` beside model.py, as `python -m` finds it.
+    (tmp_path / "model.py").write_text(USER_LAYER)
+    env = environment()  # the checkout's tests/ on the path, model.py only in the cwd
+    outputs = []
+    for command in ([CONSOLE], [sys.executable, "-m", "pyg_jit_shim"]):
+        result = subprocess.run([*command, "show", "model:WeightedSum"], cwd=str(tmp_path),
+                                env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                                check=False)
+        if PYG == "2.4.0":  # found, and nothing generated to show
+            assert "predates 2.5.0" in _one_line_error(result)
+        else:
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.startswith("# propagate() of model.WeightedSum, generated by ")
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    missing = subprocess.run([CONSOLE, "show", "modle:WeightedSum"], cwd=str(tmp_path),
+                             env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                             check=False)
+    assert missing.returncode == 2
+    assert _one_line_error(missing) == (
+        f"pyg-jit-shim: cannot import 'modle': no module 'modle' in the working directory "
+        f"{tmp_path} or on the Python path")
 
 
 def test_errors_are_one_line_without_traceback() -> None:

@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import textwrap
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -23,12 +24,14 @@ _NEEDED = ("patched", "partial", "failed", "pending")
 _AFTER_LOAD = "script-after-load"
 
 # The serving side: the shim first, as a service imports it; nothing is built.
+# One line per file as it is done, for the progress line.
 _LOADER = """
 import json, sys
 from importlib import import_module
 import pyg_jit_shim
 conformance = import_module({module!r})
-print(json.dumps([list(conformance.check_loaded(path)) for path in sys.argv[1:]]))
+for path in sys.argv[1:]:
+    print(json.dumps(list(conformance.check_loaded(path))), flush=True)
 """
 NOT_INSTALLED = "not installed"
 # check could not run its self-test (as grep uses 2 for trouble, 1 for a finding).
@@ -62,20 +65,41 @@ def version_line(found: Dict[str, str]) -> str:
             "torch_geometric {torch_geometric}".format(__version__, **found))
 
 
-def _progress() -> Optional[Callable[[int, int, str], None]]:
-    if not sys.stderr.isatty():
+Progress = Callable[[int, int, str], None]
+_WIDTH = 79
+
+
+def _progress() -> Optional[Callable[[str, int, int, str], None]]:
+    """One line on a terminal's standard error, rewritten as the self-test goes
+    ("layer 12/65: GATConv"); nothing where standard error is not a terminal
+    (a log file, a monitoring pipe)."""
+    try:
+        shown = sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        shown = False
+    if not shown:
         return None
 
-    def show(done: int, total: int, name: str) -> None:
-        line = f"self-test [{done}/{total}] {name}"
-        sys.stderr.write("\r" + line.ljust(60)[:79])
+    def show(stage: str, done: int, total: int, name: str) -> None:
+        line = f"{stage} {done}/{total}: {name}"
+        sys.stderr.write("\r" + line[:_WIDTH].ljust(_WIDTH))
         sys.stderr.flush()
 
     return show
 
 
-def _before_each(progress: Optional[Callable[[int, int, str], None]]
-                 ) -> Callable[[int, int, str], None]:
+def _stage(progress: Optional[Callable[[str, int, int, str], None]],
+           stage: str) -> Optional[Progress]:
+    if progress is None:
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        progress(stage, done, total, name)
+
+    return show
+
+
+def _before_each(progress: Optional[Progress]) -> Progress:
     def before(done: int, total: int, name: str) -> None:
         # Nobody would read the report (``| head`` has what it wanted): stop.
         if reader_gone(sys.stdout):
@@ -90,7 +114,8 @@ def _by_name(name: str) -> str:
     return name.casefold()
 
 
-def _load_then_script(names: List[str], directory: str) -> Dict[str, conformance.Result]:
+def _load_then_script(names: List[str], directory: str,
+                      progress: Optional[Progress] = None) -> Dict[str, conformance.Result]:
     """``conformance.save_eager`` here, ``check_loaded`` in one fresh interpreter;
     the files go to ``directory``, and so does whatever PyG writes there."""
     outcomes: Dict[str, conformance.Result] = {}
@@ -108,24 +133,49 @@ def _load_then_script(names: List[str], directory: str) -> Dict[str, conformance
             paths[name] = str(path)
     if not paths:
         return outcomes
-    code = _LOADER.format(module=conformance.__name__)
-    env = dict(os.environ, TMPDIR=directory, PYG_HOME=directory)
-    child: Optional[subprocess.CompletedProcess[str]] = None
-    try:
-        child = subprocess.run([sys.executable, "-c", code, *paths.values()], env=env,
-                               capture_output=True, text=True, check=False)
-        loaded = json.loads(child.stdout.strip().splitlines()[-1])
-    except Exception as error:
-        why = describe(error)
-        if child is not None and child.stderr.strip():
-            why = child.stderr.strip().splitlines()[-1][:200]
-        for name in paths:
-            outcomes[name] = conformance.Result(
-                name, "load-failed", f"the loading interpreter failed: {why}", None)
-        return outcomes
+    loaded, why = _load_elsewhere(list(paths.items()), directory, progress)
     for name, result in zip(paths, loaded):
         outcomes[name] = conformance.Result(name, *result[1:])
+    for name in list(paths)[len(loaded):]:
+        outcomes[name] = conformance.Result(
+            name, "load-failed", f"the loading interpreter failed: {why}", None)
     return outcomes
+
+
+def _load_elsewhere(paths: List[Tuple[str, str]], directory: str,
+                    progress: Optional[Progress]) -> Tuple[List[List[Any]], str]:
+    """``check_loaded`` of each (name, file) in one fresh interpreter: its results
+    as they come, and why it stopped before the last one ("" if it did not)."""
+    if progress is not None:
+        progress(1, len(paths), paths[0][0])
+    code = _LOADER.format(module=conformance.__name__)
+    env = dict(os.environ, TMPDIR=directory, PYG_HOME=directory)
+    loaded: List[List[Any]] = []
+    why = ""
+    # Its stderr to a file: a pipe nobody reads while stdout is read could fill.
+    with tempfile.TemporaryFile("w+", dir=directory) as errors:
+        try:
+            with subprocess.Popen([sys.executable, "-c", code, *(path for _, path in paths)],
+                                  env=env, stdout=subprocess.PIPE, stderr=errors,
+                                  text=True) as child:
+                assert child.stdout is not None
+                for line in child.stdout:
+                    try:
+                        result = json.loads(line)
+                    except ValueError:
+                        continue  # a layer's own print
+                    if not isinstance(result, list):
+                        continue
+                    loaded.append(result)
+                    if progress is not None and len(loaded) < len(paths):
+                        progress(len(loaded) + 1, len(paths), paths[len(loaded)][0])
+        except Exception as error:
+            why = describe(error)
+        errors.seek(0)
+        last = errors.read().strip().splitlines()[-1:]
+    if len(loaded) < len(paths) and not why:
+        why = last[0][:200] if last else "it ended early"
+    return loaded, why
 
 
 def _rows(results: List[conformance.Result], expected: Dict[str, str],
@@ -204,6 +254,13 @@ def _text(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _json_head(report: Dict[str, Any]) -> str:
+    """The start of ``json.dumps(report, indent=2)`` for a report that will get
+    more keys after those it has now: printed before the self-test; the keys
+    added later follow as the same text."""
+    return json.dumps(report, indent=2)[:-len("\n}")] + ","
+
+
 def check(as_json: bool = False) -> int:
     if as_json and reader_gone(sys.stdout):
         raise closed_pipe()  # before seconds of importing torch, for nobody
@@ -213,35 +270,36 @@ def check(as_json: bool = False) -> int:
                for version, problem in [_imported(name)] if version is None]
     report: Dict[str, Any] = dict(found, shim_version=__version__, shim=current.as_dict(),
                                   needed=current.verdict in _NEEDED)
-    if not as_json:
-        # At once: the versions while the self-test runs, and a reader that
-        # stopped after them (``| head -n1``) need not wait for it.
-        print(_head(report, testing=not missing), flush=True)
     if missing:
+        if not as_json:
+            print(_head(report, testing=False), flush=True)
         sys.stderr.write("pyg-jit-shim: cannot run the self-test: "
                          + "; ".join(missing) + "\n")
         return CANNOT_CHECK
+    # At once: the versions while the self-test runs, and a reader that stopped
+    # after them (``| head -n1``, ``--json | head -5``) need not wait for it.
+    # The JSON document is printed in two parts, the same text as in one.
+    head = _json_head(report) if as_json else _head(report, testing=True)
+    print(head, flush=True)
     expected = conformance.load_expected()
-    progress = None if as_json else _progress()
+    progress = _progress()
     try:
         with private_output() as directory:
-            results = conformance.run_all(progress=_before_each(progress))
+            results = conformance.run_all(progress=_before_each(_stage(progress, "layer")))
             if reader_gone(sys.stdout):
                 raise closed_pipe()
-            if progress is not None:
-                sys.stderr.write("\rself-test: torch.load, then script, in a fresh "
-                                 "interpreter".ljust(79))
-                sys.stderr.flush()
             scripted = [result.name for result in results if result.status == "scripted"]
             after_load: Dict[str, conformance.Result] = {}
             not_run = None
             if directory is None:
                 not_run = "no temporary directory to save the layers in"
             else:
-                after_load = _load_then_script(scripted, directory)
+                after_load = _load_then_script(
+                    scripted, directory, _stage(progress, "torch.load, then script"))
     finally:
         if progress is not None:
-            sys.stderr.write("\r" + " " * 79 + "\r")
+            sys.stderr.write("\r" + " " * _WIDTH + "\r")
+            sys.stderr.flush()
     rows = _rows(results, expected, after_load)
     regressions = [row["name"] for row in rows
                    if row["on_2_5_3"] == "scripted" and row["status"] != "scripted"]
@@ -249,7 +307,9 @@ def check(as_json: bool = False) -> int:
     # A failure only where the shim says it repairs this; elsewhere a report.
     repaired = _AFTER_LOAD in current.fixes
     ok = not regressions and not (repaired and failures)
-    report.update(layers=rows, regressions=regressions, load_then_script_failures=failures,
-                  load_then_script_repaired=repaired, load_then_script_not_run=not_run, ok=ok)
-    print(json.dumps(report, indent=2) if as_json else _text(report))
+    rest = dict(layers=rows, regressions=regressions, load_then_script_failures=failures,
+                load_then_script_repaired=repaired, load_then_script_not_run=not_run, ok=ok)
+    report.update(rest)
+    # The head ended on "," and a newline: the rest's entries without its "{\n".
+    print(json.dumps(rest, indent=2)[len("{\n"):] if as_json else _text(report))
     return 0 if ok else 1

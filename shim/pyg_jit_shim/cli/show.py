@@ -1,6 +1,5 @@
 """``pyg-jit-shim show MODULE:CLASS``: the generated source of one layer class."""
 
-import importlib
 import inspect
 import logging
 import sys
@@ -8,6 +7,7 @@ from typing import Any, List, Optional, Tuple
 
 from ..report import LOGGER
 from .scratch import private_output
+from .user_modules import NotImportable, import_user_module
 
 _KINDS = ("propagate", "edge_updater")
 
@@ -21,9 +21,9 @@ def _load(target: str) -> Any:
     if not module_name or not class_name:
         raise _Refusal(f"expected MODULE:CLASS, e.g. torch_geometric.nn:GCNConv, got {target!r}")
     try:
-        module = importlib.import_module(module_name)
-    except Exception as error:
-        raise _Refusal(f"cannot import {module_name!r}: {type(error).__name__}: {error}") from None
+        module = import_user_module(module_name)
+    except NotImportable as error:
+        raise _Refusal(str(error)) from None
     cls: Any = module
     for part in class_name.split("."):
         cls = getattr(cls, part, None)

@@ -336,18 +336,35 @@ def _repair_built_classes(base: type) -> None:
         return
     KNOWN.update(built)
     repaired = []
-    for cls in built:
+    kept = []
+    later = []
+    for cls in sorted(built, key=lambda cls: (cls.__module__, cls.__qualname__)):
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        own = []
         for kind, _, _ in _KINDS:
             if _own_method_overwritten(cls, kind):
-                own = vars(cls)["_orig_" + kind]
-                setattr(cls, kind, own)
-                setattr(cls, "_jinja_" + kind, own)
-                repaired.append(f"{cls.__qualname__}.{kind}")
-    names = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in built)
-    log(WARNING, "%d layer class(es) were built before the shim was active: %s. Their "
-        "generated methods are what PyG gave them%s; instances built before keep them. "
-        "Import pyg_jit_shim before building layers.", len(names), ", ".join(names),
-        " (own methods restored: {})".format(", ".join(repaired)) if repaired else "")
+                method = vars(cls)["_orig_" + kind]
+                setattr(cls, kind, method)
+                setattr(cls, "_jinja_" + kind, method)
+                own.append(f"{cls.__qualname__}.{kind}")
+        repaired.extend(own)
+        # The methods are the class's: what it holds now, or gets at its next
+        # construction, is what every instance uses, the earlier ones included.
+        if any(generated_for(cls, kind) for kind, _, _ in _KINDS):
+            kept.append(name)
+        elif not own:
+            later.append(name)
+    parts = [f"{len(built)} layer class(es) were built before the shim was active "
+             "(instances built earlier get what their class gets)"]
+    if later:
+        parts.append("PyG could not generate their methods; the shim generates them at the "
+                     "next construction of each class (until then torch.jit.script fails): "
+                     + ", ".join(later))
+    if kept:
+        parts.append("kept as PyG generated them, without the shim's repairs: " + ", ".join(kept))
+    if repaired:
+        parts.append("own methods restored: " + ", ".join(repaired))
+    log(WARNING, "%s. Import pyg_jit_shim before building layers.", "; ".join(parts))
 
 
 def check(pyg: PyG) -> Optional[str]:
