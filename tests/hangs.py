@@ -197,8 +197,23 @@ class Interrupt(Exception):
     pass
 
 
+landed = []  # the frames the handler interrupted
+
+
 def on_interrupt(number, frame):
+    landed.append(frame)
     raise Interrupt()
+
+
+def in_finalizer(frame):
+    # Python prints an exception from a finalizer as "Exception ignored" and
+    # goes on: it reaches no caller, the shim's finalizers as anyone's.
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__call__" and code.co_filename.endswith("weakref.py"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 signal.signal(signal.SIGUSR1, on_interrupt)
@@ -249,22 +264,26 @@ def shim_points(action):
 
 
 def positions(points):
-    # The points to try: every one of the first 40 (where a claim or a lock
-    # is taken), then about 40 spread over the rest.
-    return sorted(set(range(1, min(points, 40) + 1))
-                  | set(range(1, points + 1, max(1, points // 40))))
+    # The points to try: every one of the first 25 (where the claim is taken),
+    # then about 25 spread over the rest.
+    return sorted(set(range(1, min(points, 25) + 1))
+                  | set(range(1, points + 1, max(1, points // 25))))
 
 
 def raise_at(point, action):
     # Sends SIGUSR1 at the point-th such point of action(); its handler
     # (on_interrupt, unless replaced) runs there. Returns what reached this
-    # caller: "Interrupt", "done", or another exception.
-    seen = [0]
+    # caller: "Interrupt", "done" (no exception), another exception; or
+    # "not reached" (action() passed fewer points this time) or "ignored in a
+    # finalizer" (the handler ran inside one).
+    seen, sent = [0], [False]
+    del landed[:]
 
     def on_point(frame):
         seen[0] += 1
         if seen[0] == point:
             sys.settrace(None)
+            sent[0] = True
             signal.raise_signal(signal.SIGUSR1)
 
     try:
@@ -273,11 +292,15 @@ def raise_at(point, action):
             action()
         finally:
             sys.settrace(None)
-        return "done"
     except Interrupt:
         return "Interrupt"
     except BaseException as error:
         return repr(error)
+    if not sent[0]:
+        return "not reached"
+    if landed and in_finalizer(landed[-1]):
+        return "ignored in a finalizer"
+    return "done"
 
 
 def in_thread(action, seconds=30):

@@ -1,15 +1,18 @@
 """The shim never makes a process hang, deadlock or stay unrepaired.
 
-Each scenario runs in a fresh interpreter that dumps every stack and exits
-after ``hangs.LIMIT`` seconds, so that a regression fails in seconds rather
-than hanging CI. Forked children are watched the same way (``in_child``).
-The moments are chosen, not hoped for: a thread is stopped inside the code in
-question (``Pause``), a signal is sent at the k-th line the shim executes
-(``raise_at``), an import is held half done.
+Scenarios run in fresh interpreters that dump every stack and exit after
+``hangs.LIMIT`` seconds, so that a regression fails in seconds rather than
+hanging CI; forked children are watched the same way (``in_child``). The
+moments are chosen, not hoped for: a thread is stopped inside the code in
+question (``Pause``), a signal is sent at the k-th point of the shim's code
+where CPython runs handlers (``raise_at``), an import is held half done.
+Scenarios that need no interpreter of their own share one (a fixture per
+module), each reporting under its own name.
 """
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict
 
 import pytest
 
@@ -23,41 +26,16 @@ from tests.hangs import (
 from tests.helpers import environment, last_json, run_script
 
 
-def _run(tmp_path: Path, scenario: str, prelude: str = PRELUDE, **env: str) -> Any:
+def _run(directory: Path, scenario: str, prelude: str = PRELUDE) -> Any:
     # From a file: classes defined in it have readable source, as a service's
     # (PyG 2.5.1 alone needs that to build them).
-    result = run_script(prelude + scenario, tmp_path,
-                        env=environment(TMPDIR=str(tmp_path), PYG_HOME=str(tmp_path), **env),
-                        timeout=LIMIT + 60)
-    return last_json(result)
-
-
-# Inside PyG's own MessagePassing.__init__, inside the shim's generation step,
-# and inside the registration of a generated module (under the shim's lock).
-CONSTRUCTION_POINTS = [("inspect_signature", "torch_geometric"),
-                       ("_generate", "pyg_jit_shim"),
-                       ("_register_locked", "pyg_jit_shim")]
-
-
-@pytest.mark.parametrize(("function", "where"), CONSTRUCTION_POINTS)
-def test_fork_while_another_thread_builds_a_layer(tmp_path: Path, function: str,
-                                                   where: str) -> None:
-    found = _run(tmp_path, f"""
-pause = Pause({function!r}, {where!r}).start(lambda: fresh_class()())
-child = in_child(everything_works)
-print(json.dumps([child, pause.finish(), records]))
-""")
-    child, builder_finished, logged = found
-    assert child == EVERYTHING_WORKS
-    assert builder_finished
-    assert logged == []
+    env = environment(TMPDIR=str(directory), PYG_HOME=str(directory))
+    return last_json(run_script(prelude + scenario, directory, env=env, timeout=LIMIT + 60))
 
 
 def _never_built(count: int) -> str:
     """Classes Restored0... and their pickles in ``saved``, made in a forked
     child: in this process, unpickling one is the first time its class is built."""
-    if not count:
-        return "saved = []\n"
     names = [f"Restored{number}" for number in range(count)]
     return summed_classes(names) + f"""
 saved = [bytes.fromhex(data) for data in in_child(
@@ -65,62 +43,126 @@ saved = [bytes.fromhex(data) for data in in_child(
 """
 
 
-def test_fork_while_another_thread_restores_a_layer(tmp_path: Path) -> None:
-    found = _run(tmp_path, _never_built(1) + """
-pause = Pause("generate", "pyg_jit_shim").start(lambda: pickle.loads(saved[0]))
-child = in_child(everything_works)
-print(json.dumps([child, pause.finish()]))
-""")
-    child, restorer_finished = found
+# -- fork ----------------------------------------------------------------------
+
+# A thread is stopped inside PyG's own MessagePassing.__init__, inside the
+# shim's generation step, inside the registration of a generated module (under
+# the shim's lock), inside the generation run by unpickling; then the main
+# thread forks.
+IN_FLIGHT = {
+    "construction, in PyG's __init__": ("inspect_signature", "torch_geometric", "Fork0"),
+    "construction, in the generation step": ("_generate", "pyg_jit_shim", "Fork1"),
+    "construction, registering its module": ("_register_locked", "pyg_jit_shim", "Fork2"),
+    "restore": ("generate", "pyg_jit_shim", "restore"),
+}
+# A thread is stopped inside patch() between two patches, inside patch() after
+# the last patch but before the status says so, inside unpatch() between two
+# undone patches.
+CHANGING = {
+    "patch(), between two patches": ("patch", "apply", "pyg_jit_shim/patches", 2),
+    "patch(), before its status": ("patch", "_set_applied", "pyg_jit_shim", 0),
+    "unpatch(), between two patches": ("unpatch", "undo", "pyg_jit_shim/patching", 2),
+}
+
+# Each in-flight scenario builds a class never built before in the process.
+FORKS = _never_built(1) + summed_classes(["Fork0", "Fork1", "Fork2"]) + """
+results = {}
+for name, (function, where, action) in json.loads(sys.argv[1]).items():
+    pyg_jit_shim.patch()
+    act = (lambda: pickle.loads(saved[0])) if action == "restore" else globals()[action]
+    pause = Pause(function, where).start(act)
+    child = in_child(everything_works)
+    results[name] = [child, pause.finish()]
+for name, (call, function, where, skip) in json.loads(sys.argv[2]).items():
+    pyg_jit_shim.patch()
+    if call == "patch":
+        pyg_jit_shim.unpatch()
+    pause = Pause(function, where, skip=skip).start(getattr(pyg_jit_shim, call))
+    child = in_child(lambda: [pyg_jit_shim.status().verdict, consistent(),
+                              usable(fresh_class()()), everything_works()])
+    results[name] = [child, pause.finish(), consistent(), pyg_jit_shim.status().verdict]
+print(json.dumps([results, records]))
+"""
+
+
+@pytest.fixture(scope="module")
+def forks(tmp_path_factory: Any) -> Dict[str, Any]:
+    scenario = FORKS.replace("sys.argv[1]", repr(json.dumps(IN_FLIGHT))).replace(
+        "sys.argv[2]", repr(json.dumps(CHANGING)))
+    results, logged = _run(tmp_path_factory.mktemp("forks"), scenario)
+    assert logged == []
+    return results  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("moment", list(IN_FLIGHT))
+def test_fork_while_another_thread_builds_or_restores_a_layer(forks: Dict[str, Any],
+                                                              moment: str) -> None:
+    child, other_thread_finished = forks[moment]
     assert child == EVERYTHING_WORKS
-    assert restorer_finished
+    assert other_thread_finished
 
 
-# Stops inside patch(): between two patches, after the last patch but before
-# the status says so; inside unpatch(): between two undone patches.
-CHANGE_POINTS = [("patch", "apply", "pyg_jit_shim/patches", 2),
-                 ("patch", "_set_applied", "pyg_jit_shim", 0),
-                 ("unpatch", "undo", "pyg_jit_shim/patching", 2)]
-
-
-@pytest.mark.parametrize(("call", "function", "where", "skip"), CHANGE_POINTS)
-def test_fork_while_another_thread_changes_the_patches(tmp_path: Path, call: str,
-                                                       function: str, where: str,
-                                                       skip: int) -> None:
-    found = _run(tmp_path, f"""
-if {call!r} == "patch":
-    pyg_jit_shim.unpatch()
-pause = Pause({function!r}, {where!r}, skip={skip}).start(pyg_jit_shim.{call})
-
-
-def child_check():
-    # First what the child got: a consistent state, either side of the call.
-    return [pyg_jit_shim.status().verdict, consistent(), usable(fresh_class()()),
-            everything_works()]
-
-
-child = in_child(child_check)
-finished = pause.finish()
-print(json.dumps([child, finished, consistent(), pyg_jit_shim.status().verdict]))
-""")
-    child, changer_finished, parent_consistent, parent_verdict = found
+@pytest.mark.parametrize("moment", list(CHANGING))
+def test_fork_while_another_thread_changes_the_patches(forks: Dict[str, Any],
+                                                       moment: str) -> None:
+    child, changer_finished, parent_consistent, parent_verdict = forks[moment]
     assert "hung" not in child and "error" not in child, child
     verdict, child_consistent, child_usable, works = child
+    # Either side of the call, and saying which.
     assert verdict in ("patched", "unpatched")
     assert child_consistent and child_usable
     assert works == EVERYTHING_WORKS
     assert changer_finished and parent_consistent
-    assert parent_verdict == ("patched" if call == "patch" else "unpatched")
+    assert parent_verdict == ("patched" if CHANGING[moment][0] == "patch" else "unpatched")
 
 
-RESTORES = 160  # never-built classes to unpickle, one per attempt
+# -- signals -------------------------------------------------------------------
+
+OPERATIONS = ["construction", "restore", "patch", "unpatch"]
+RESTORES = 120  # never-built classes to unpickle: one per attempt at most
+
+SIGNALS = _never_built(RESTORES) + """
+restores = iter(saved)
+operations = {
+    "construction": lambda: fresh_class()(),
+    "restore": lambda: pickle.loads(next(restores)),
+    "patch": pyg_jit_shim.patch,
+    "unpatch": pyg_jit_shim.unpatch,
+}
 
 
-def test_a_signal_handler_that_copies_layers_while_the_shim_is_busy(tmp_path: Path) -> None:
-    # A handler that snapshots a layer (deepcopy runs the shim's restore) and
-    # builds one, run at lines the shim executes during a construction, a
-    # restore, patch() and unpatch() of the main thread.
-    found = _run(tmp_path, _never_built(RESTORES) + """
+def prepare(name):
+    # patch() and unpatch() are tried from the state in which they act.
+    if name == "patch":
+        pyg_jit_shim.unpatch()
+    elif name == "unpatch":
+        pyg_jit_shim.patch()
+
+
+# An exception from a handler (Ctrl-C, a service's timeout) at each point.
+raising = {}
+for name, operation in operations.items():
+    prepare(name)
+    points = shim_points(operation)
+    tried = positions(points)
+    outcomes, broken = {}, []
+    for attempt, point in enumerate(tried):
+        prepare(name)
+        outcome = raise_at(point, operation)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        checks = [consistent(), in_thread(pyg_jit_shim.unpatch), in_thread(pyg_jit_shim.patch),
+                  consistent(), usable(fresh_class()())]
+        verdict = pyg_jit_shim.status().verdict
+        if attempt % 8 == 0:  # scripting costs more than the rest together
+            layer = fresh_class()()
+            checks += [scripts(layer), scripts(copy.deepcopy(layer))]
+        if verdict != "patched" or not all(checks):
+            broken.append([point, outcome, verdict, checks])
+    raising[name] = [points, len(tried), outcomes, broken[:5]]
+raising_logged = list(records)
+
+# A handler that snapshots a layer (deepcopy runs the shim's restore) and
+# builds one, run at those points while the main thread is inside the shim.
 layer = fresh_class()()
 copies = []
 
@@ -130,95 +172,57 @@ def snapshot(number, frame):
 
 
 signal.signal(signal.SIGUSR1, snapshot)
-restores = iter(saved)
-operations = {
-    "construction": lambda: fresh_class()(),
-    "restore": lambda: pickle.loads(next(restores)),
-    "patch": pyg_jit_shim.patch,
-    "unpatch": pyg_jit_shim.unpatch,
-}
-counts = {}
+copying = {}
 for name, operation in operations.items():
-    if name == "patch":
-        pyg_jit_shim.unpatch()
-    lines = shim_points(operation)
-    tried = positions(lines)
-    for line in tried:
-        if name == "patch":
-            pyg_jit_shim.unpatch()
-        elif name == "unpatch":
-            pyg_jit_shim.patch()
-        outcome = raise_at(line, operation)
-        assert outcome == "done", (name, line, outcome)
-    counts[name] = [lines, len(tried)]
+    prepare(name)
+    tried = positions(shim_points(operation))
+    outcomes = {}
+    for point in tried:
+        prepare(name)
+        outcome = raise_at(point, operation)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    copying[name] = [len(tried), outcomes]
 pyg_jit_shim.patch()
-print(json.dumps([counts, len(copies), all(copies), consistent(), scripts(fresh_class()()),
-                  records]))
-""")
-    counts, copies, all_usable, consistent, scripted, logged = found
-    assert all(lines > 5 for lines, _ in counts.values()), counts
-    # The handler ran once per attempt, wherever the main thread was.
-    assert copies == sum(tried for _, tried in counts.values())
+print(json.dumps([raising, raising_logged, copying, len(copies), all(copies), consistent(),
+                  scripts(fresh_class()()), records[len(raising_logged):]]))
+"""
+
+
+@pytest.fixture(scope="module")
+def signals(tmp_path_factory: Any) -> Any:
+    return _run(tmp_path_factory.mktemp("signals"), SIGNALS)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_an_exception_from_a_signal_handler_at_any_point(signals: Any, operation: str) -> None:
+    # It reaches the caller as it was raised, leaves nothing behind (toggling
+    # from other threads returns, layers build, script and restore), and the
+    # shim logs nothing about it.
+    raising, logged = signals[0], signals[1]
+    points, tried, outcomes, broken = raising[operation]
+    assert points > 5
+    # Every attempt ended in the handler's exception, unless the operation
+    # passed fewer points that time, or the handler ran inside a finalizer of
+    # a freed class (where Python prints and drops any exception).
+    assert set(outcomes) <= {"Interrupt", "not reached", "ignored in a finalizer"}, outcomes
+    assert outcomes.get("Interrupt", 0) > tried // 2, outcomes
+    assert broken == []
+    assert logged == []
+
+
+def test_a_signal_handler_that_copies_layers_while_the_shim_is_busy(signals: Any) -> None:
+    copying, copies, all_usable, consistent, scripted, logged = signals[2:]
+    assert all(set(outcomes) <= {"done", "not reached"} for _, outcomes in copying.values())
+    # The handler ran, to its end, at every point reached, wherever the main
+    # thread was.
+    assert copies == sum(outcomes.get("done", 0) for _, outcomes in copying.values())
     assert all_usable and consistent and scripted
     # Layers the handler built while unpatch() had put PyG's objects back are
     # PyG's own, which patch() names; nothing else is logged.
     assert [line for line in logged if "built before" not in line] == []
 
 
-OPERATIONS = ["construction", "restore", "patch", "unpatch"]
-
-
-@pytest.mark.parametrize("operation", OPERATIONS)
-def test_an_exception_from_a_signal_handler_at_any_line(tmp_path: Path, operation: str) -> None:
-    # Ctrl-C or a service's timeout: the exception reaches the caller as it
-    # was raised, leaves nothing behind (toggling from other threads returns,
-    # layers build, script and restore), and the shim logs nothing about it.
-    found = _run(tmp_path, _never_built(RESTORES if operation == "restore" else 0) + f"""
-restores = iter(saved)
-operations = {{
-    "construction": lambda: fresh_class()(),
-    "restore": lambda: pickle.loads(next(restores)),
-    "patch": pyg_jit_shim.patch,
-    "unpatch": pyg_jit_shim.unpatch,
-}}
-operation = operations[{operation!r}]
-
-
-def prepare():
-    # patch() and unpatch() are tried from the state in which they act.
-    if {operation!r} == "patch":
-        pyg_jit_shim.unpatch()
-    elif {operation!r} == "unpatch":
-        pyg_jit_shim.patch()
-
-
-prepare()
-lines = shim_points(operation)
-tried = positions(lines)
-outcomes, broken = {{}}, []
-for attempt, line in enumerate(tried):
-    prepare()
-    outcome = raise_at(line, operation)
-    outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    checks = [consistent(), in_thread(pyg_jit_shim.unpatch), in_thread(pyg_jit_shim.patch),
-              consistent(), usable(fresh_class()())]
-    verdict = pyg_jit_shim.status().verdict
-    if attempt % 8 == 0:  # scripting costs more than the rest together
-        layer = fresh_class()()
-        checks += [scripts(layer), scripts(copy.deepcopy(layer))]
-    if verdict != "patched" or not all(checks):
-        broken.append([line, outcome, verdict, checks])
-print(json.dumps([lines, len(tried), outcomes, broken[:5], records]))
-""")
-    lines, tried, outcomes, broken, logged = found
-    assert lines > 5
-    # Every attempt ended in the handler's exception or, where the signal
-    # came after the last point CPython runs handlers at, in success.
-    assert set(outcomes) <= {"Interrupt", "done"}, outcomes
-    assert outcomes.get("Interrupt", 0) > tried // 2, outcomes
-    assert broken == []
-    assert logged == []
-
+# -- no waiting ----------------------------------------------------------------
 
 def test_patch_and_unpatch_return_while_eight_threads_build_layers(tmp_path: Path) -> None:
     found = _run(tmp_path, """
@@ -259,23 +263,39 @@ print(json.dumps([errors[:5], during > 0, any(t.is_alive() for t in builders),
     assert (verdict, consistent, scripted) == ("patched", True, True)
 
 
-# A thread imports torch_geometric and is held in the middle of it: before
-# the package module exists, or while its __init__ imports torch_geometric.nn.
-@pytest.mark.parametrize("held_at", ["torch_geometric", "torch_geometric.nn"])
-def test_import_the_shim_while_another_thread_imports_pyg(tmp_path: Path, held_at: str) -> None:
-    scenario = f"""
-HELD_AT = {held_at!r}
-""" + r"""
+# -- the import race -----------------------------------------------------------
+
+RACE = r"""
 held, go = threading.Event(), threading.Event()
 
 
 class Hold:
-    # Stops the importing thread the first time it looks for HELD_AT.
+    # Stops the importing thread when it creates the module HELD_AT: outside
+    # the import system's global lock (held while finders run), where the
+    # package module does not exist yet (HELD_AT "torch_geometric"), or is
+    # executing its __init__ ("torch_geometric.nn").
     def find_spec(self, name, path=None, target=None):
-        if name == HELD_AT and not held.is_set():
-            held.set()
-            go.wait(60)
-        return None
+        if name != HELD_AT or held.is_set():
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        spec.loader = Holding(spec.loader)
+        return spec
+
+
+class Holding:
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        held.set()
+        go.wait(60)
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
 
 
 sys.meta_path.insert(0, Hold())
@@ -293,10 +313,15 @@ watching = [type(finder).__name__ for finder in sys.meta_path
 print(json.dumps([before, status.verdict, consistent(), scripts(fresh_class()()),
                   torch.jit.script(GCNConv(4, 4)) is not None, watching, records]))
 """
+
+
+# A thread imports torch_geometric and is held in the middle of it: before
+# the package module exists, or while its __init__ imports torch_geometric.nn.
+@pytest.mark.parametrize("held_at", ["torch_geometric", "torch_geometric.nn"])
+def test_import_the_shim_while_another_thread_imports_pyg(tmp_path: Path, held_at: str) -> None:
     before, verdict, consistent, scripted, gcn, watching, logged = _run(
-        tmp_path, scenario, prelude=PRELUDE_WITHOUT_PYG)
+        tmp_path, f"HELD_AT = {held_at!r}\n" + RACE, prelude=PRELUDE_WITHOUT_PYG)
     assert before == "pending"
     assert (verdict, consistent, scripted, gcn) == ("patched", True, True, True)
     assert watching == []  # nothing left on sys.meta_path
     assert logged == []
-
