@@ -8,6 +8,15 @@ from .pipes import CLOSED_PIPE, silence_stdout
 
 USAGE_ERROR = 2
 
+CHECK_DESCRIPTION = """\
+Without --model: the versions, what the shim did, and a self-test of every PyG
+conv layer. With --model: the service's own model as a serving process meets it,
+loaded or built after the shim, in eval mode; scripted; compared with eager on
+--inputs; torch.jit.save-d, then torch.jit.load-ed in a fresh interpreter. The
+same for each MessagePassing and Sequential inside it, and, where the shim
+repairs the release, all of it again with PYG_JIT_SHIM=off, to name what needed
+the shim.
+"""
 CHECK_EPILOG = """\
 exit status:
   0    fine (--model: the model scripts, and equals eager on --inputs)
@@ -40,13 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     check = commands.add_parser(
         "check", help="versions, what the shim did, and a self-test of every conv layer",
-        description=(
-            "Without --model: the versions, what the shim did, and a self-test of every "
-            "PyG conv layer. With --model: the service's own model, as a serving process "
-            "meets it: loaded or built after the shim, in eval mode, scripted, compared "
-            "with eager on --inputs, torch.jit.save-d and torch.jit.load-ed in a fresh "
-            "interpreter; the same for each MessagePassing and Sequential inside it; and, "
-            "where the shim repairs the release, the same again with PYG_JIT_SHIM=off."),
+        description=CHECK_DESCRIPTION,
         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--model", metavar="TARGET", help=(

@@ -15,15 +15,16 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import __version__, status
-from .model_probe import CannotCheck, load_archives, probe
+from .model_probe import CannotCheck, probe
 from .model_report import render
 from .model_verdict import judge
 from .pipes import closed_pipe, reader_gone
 from .scratch import private_output
 from .selftest import CANNOT_CHECK, NOT_INSTALLED, version_line, versions
+from .targets import TargetError, split_target
 
 FINDING = 1
 # Verdicts under which the shim changed PyG: only there can off differ.
@@ -147,7 +148,53 @@ def _without_shim(verdict: str, mode: str, release: str) -> Optional[str]:
     return None
 
 
+def _usage_problem(target: str, inputs: Optional[str]) -> Optional[str]:
+    """What can be told wrong before seconds of importing torch."""
+    if not os.path.isfile(target):
+        if ":" not in target:
+            return f"no file {target!r}, and not MODULE:CALLABLE"
+        try:
+            split_target(target)
+        except TargetError as error:
+            return str(error)
+    if inputs is not None and not os.path.isfile(inputs):
+        return f"no file {inputs!r} for --inputs"
+    return None
+
+
+def _both_sides(target: str, inputs: Optional[str], directory: str, reason: Optional[str]
+                ) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]], Optional[str]]:
+    """This process's examination, and the one without the shim where
+    ``reason`` is None: (on, off or None, why there is no off)."""
+    here, there = (os.path.join(directory, side) for side in ("on", "off"))
+    os.mkdir(here)
+    os.mkdir(there)
+    on = probe(target, inputs, here, _stop_when_unread)
+    child = None
+    if reason is None:  # at the same time as this process loads its archives
+        child = _start(_WITHOUT_SHIM, [target, inputs or "", there], there,
+                       PYG_JIT_SHIM="off")
+    try:
+        _load_in_fresh_interpreter(on, here, _stop_when_unread)
+        if child is None:
+            return on, None, reason
+        try:
+            off = json.loads(_last_line(_wait(child, _stop_when_unread)))
+        except (RuntimeError, ValueError) as error:
+            return on, None, f"the check without the shim failed: {error}"
+    finally:
+        if child is not None:
+            _end(child)
+    if "cannot_check" in off:
+        return on, None, "without the shim, " + off["cannot_check"]
+    return on, off, None
+
+
 def check_model(target: str, inputs: Optional[str], as_json: bool = False) -> int:
+    problem = _usage_problem(target, inputs)
+    if problem is not None:
+        sys.stderr.write(f"pyg-jit-shim: {problem}\n")
+        return CANNOT_CHECK
     if as_json:
         _stop_when_unread()  # before seconds of importing torch, for nobody
     found = versions()
@@ -161,40 +208,19 @@ def check_model(target: str, inputs: Optional[str], as_json: bool = False) -> in
         sys.stderr.write("pyg-jit-shim: cannot check the model: " + "; ".join(missing) + "\n")
         return CANNOT_CHECK
     reason = _without_shim(current.verdict, current.mode, found["torch_geometric"])
-    child: Optional["subprocess.Popen[str]"] = None
-    off: Optional[Dict[str, Any]] = None
     with private_output() as directory:
         if directory is None:
             sys.stderr.write("pyg-jit-shim: cannot check the model: no temporary "
                              "directory to save it in\n")
             return CANNOT_CHECK
         try:
-            for side in ("on", "off"):
-                os.mkdir(os.path.join(directory, side))
-            try:
-                on = probe(target, inputs, os.path.join(directory, "on"), _stop_when_unread)
-            except CannotCheck as refusal:
-                sys.stderr.write(f"pyg-jit-shim: {refusal}\n")
-                return CANNOT_CHECK
-            if reason is None:
-                child = _start(_WITHOUT_SHIM, [target, inputs or "",
-                                               os.path.join(directory, "off")],
-                               os.path.join(directory, "off"), PYG_JIT_SHIM="off")
-            _load_in_fresh_interpreter(on, os.path.join(directory, "on"), _stop_when_unread)
-            if child is not None:
-                try:
-                    off = json.loads(_last_line(_wait(child, _stop_when_unread)))
-                except (RuntimeError, ValueError) as error:
-                    reason = f"the check without the shim failed: {error}"
-        finally:
-            if child is not None:
-                _end(child)
-    if off is not None and "cannot_check" in off:
-        reason, off = "without the shim: " + off["cannot_check"], None
+            on, off, reason = _both_sides(target, inputs, directory, reason)
+        except CannotCheck as refusal:
+            sys.stderr.write(f"pyg-jit-shim: {refusal}\n")
+            return CANNOT_CHECK
     report.update(judge(on, off, reason))
     _stop_when_unread()
     print(json.dumps(report, indent=2) if as_json else render(report))
     if report["findings"]:
         return FINDING
     return CANNOT_CHECK if report["cannot_compare"] else 0
-

@@ -65,6 +65,8 @@ def _obtain(target: str) -> Tuple[Any, Dict[str, Any]]:
     not a refusal."""
     import torch
 
+    # A check leaves nothing behind, not even __pycache__ beside the user's code.
+    sys.dont_write_bytecode = True
     if os.path.isfile(target):
         working_directory_first()  # the classes the pickle names, as for python -m
         info: Dict[str, Any] = {"target": target, "form": "file"}
@@ -349,7 +351,7 @@ def load_archives(paths: List[str]) -> List[Dict[str, Any]]:
 
     outcomes = []
     for path in paths:
-        extra = {_CALL_DATA: ""}  # filled in by torch.jit.load where present
+        extra: Dict[str, Any] = {_CALL_DATA: ""}  # torch.jit.load fills in bytes
         try:
             with _user_code():
                 loaded = torch.jit.load(path, map_location="cpu", _extra_files=extra)

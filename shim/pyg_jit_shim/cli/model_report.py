@@ -22,7 +22,7 @@ _WHY_NOT = {
 def _value(outcome: Dict[str, Any], ran: bool = False) -> str:
     if outcome["status"] in _WHY_NOT and not ran:
         return _WHY_NOT[outcome["status"]]
-    text = outcome["status"]
+    text = str(outcome["status"])
     if outcome.get("known"):
         text += f" ({outcome['known']})"
     if outcome.get("detail"):
@@ -79,13 +79,14 @@ def _model(report: Dict[str, Any]) -> List[str]:
     return lines
 
 
-def _without_shim(without: Dict[str, Any]) -> List[str]:
+def _without_shim(without: Dict[str, Any], ok: bool) -> List[str]:
     if without["reason"] is not None:
         return _wrapped(f"Without the shim: not compared; {without['reason']}.")
     needed = [d for d in without["differences"] if d["needed_the_shim"]]
     if not without["differences"]:
-        return ["Without the shim (PYG_JIT_SHIM=off) every step ends the same: this model "
-                "needs none of its fixes."]
+        return _wrapped("Without the shim (PYG_JIT_SHIM=off) every step ends the same: " + (
+            "this model needs none of its fixes." if ok else
+            "the shim neither causes nor cures what is below."))
     if not needed:
         return []
     groups: Dict[Tuple[str, str], List[str]] = {}
@@ -102,12 +103,12 @@ def _without_shim(without: Dict[str, Any]) -> List[str]:
 
 
 def render(report: Dict[str, Any]) -> str:
-    lines = [""] + _model(report)
+    lines = ["", *_model(report)]
     for row in report["rows"]:
         lines.append("")
         lines.extend(_block(row))
     lines.append("")
-    lines.extend(_without_shim(report["without_shim"]))
+    lines.extend(_without_shim(report["without_shim"], report["ok"]))
     for finding in report["findings"]:
         lines.extend(_wrapped("FAIL: " + finding))
     if report["cannot_compare"]:

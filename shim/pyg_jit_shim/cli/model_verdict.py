@@ -117,6 +117,8 @@ def _save_load_notes(rows: List[Dict[str, Any]]) -> List[str]:
                in ("save-failed", "load-failed", "run-failed")]
     causes: Dict[Tuple[str, str], List[str]] = {}
     unknown = []
+    for row in rows:
+        row["jit_save_load"].setdefault("known", None)
     for row in failing:
         outcome = row["jit_save_load"]
         known = known_cause(outcome["detail"])
@@ -146,6 +148,31 @@ def _plural(names: List[str], singular: str, plural: str) -> str:
     return singular if len(names) == 1 else plural
 
 
+def _whole_model(model: Dict[str, Any], whole: Dict[str, Any], rows: List[Dict[str, Any]],
+                 findings: List[str], notes: List[str]) -> Optional[str]:
+    """Findings and notes on the whole model's scripting; why it could not
+    be compared with eager, if so."""
+    parts = [row for row in rows if row["kind"] != "model"]
+    if whole["script"]["status"] != "scripted":
+        alone = [label(row) for row in parts if row["script"]["status"] == "script-failed"]
+        findings.append("the model does not script: " + whole["script"]["detail"] + (
+            "; scripted alone, {} {} not script either".format(
+                join(alone), _plural(alone, "does", "do")) if alone else ""))
+    else:
+        apart = [label(row) for row in parts if row["script"]["status"] != "scripted"]
+        if apart:
+            notes.append("scripted alone, {} {} no forward() to call (above); as part "
+                         "of the model, {} scripts.".format(
+                             join(apart), _plural(apart, "has", "have"),
+                             _plural(apart, "it", "each")))
+    eager = model["eager"]
+    if eager["status"] == "no-inputs":
+        notes.append("no --inputs: scripted outputs were not compared with eager ones.")
+    if eager["status"] == "eager-failed":
+        return "the model raised on the inputs: " + str(eager["detail"])
+    return None
+
+
 def judge(on: Dict[str, Any], off: Optional[Dict[str, Any]],
           reason: Optional[str]) -> Dict[str, Any]:
     """The report's conclusions from this process's examination (``on``) and
@@ -163,25 +190,8 @@ def judge(on: Dict[str, Any], off: Optional[Dict[str, Any]],
             "picklable, #9369): save the state_dict and build the model in the serving "
             "process (check that with --model MODULE:CALLABLE).")
     whole = next((row for row in rows if row["kind"] == "model"), None)
-    parts = [row for row in rows if row["kind"] != "model"]
     if whole is not None:
-        if whole["script"]["status"] != "scripted":
-            alone = [label(row) for row in parts if row["script"]["status"] == "script-failed"]
-            findings.append("the model does not script: " + whole["script"]["detail"] + (
-                "; scripted alone, {} {} not script either".format(
-                    join(alone), _plural(alone, "does", "do")) if alone else ""))
-        else:
-            apart = [label(row) for row in parts if row["script"]["status"] != "scripted"]
-            if apart:
-                notes.append("scripted alone, {} {} no forward() to call (above); as part "
-                             "of the model, {} scripts.".format(
-                                 join(apart), _plural(apart, "has", "have"),
-                                 _plural(apart, "it", "each")))
-        eager = model["eager"]
-        if eager["status"] == "eager-failed":
-            cannot_compare = "the model raised on the inputs: " + eager["detail"]
-        elif eager["status"] == "no-inputs":
-            notes.append("no --inputs: scripted outputs were not compared with eager ones.")
+        cannot_compare = _whole_model(model, whole, rows, findings, notes)
     for row in rows:
         outcome = row["scripted_vs_eager"]
         if outcome["status"] == "mismatch":
