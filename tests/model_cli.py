@@ -19,6 +19,7 @@ class Service:
     empty home (PyG's home follows it), torch's own cache kept elsewhere."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.work = root / "service"
         self.work.mkdir()
         shutil.copy(MODEL_SOURCE, self.work / "service_model.py")
@@ -32,13 +33,17 @@ class Service:
 
     def save(self, inputs: bool = True, model: Optional[str] = None) -> None:
         """``inputs.pt`` and, as a service does after training, ``torch.save``
-        of ``service_model.<model>()`` to ``model.pt``; the shim imported first."""
+        of ``service_model.<model>()`` to ``model.pt``; the shim imported first.
+        Where PyG generates (2.5.3 on), training leaves its files in a temp dir
+        of its own, not the one the check is held to."""
         code = "import pyg_jit_shim, torch, service_model\n"
         if inputs:
             code += "service_model.save_inputs('inputs.pt')\n"
         if model is not None:
             code += f"torch.save(service_model.{model}(), 'model.pt')\n"
-        run_python(code, env=self.env, cwd=self.work)
+        training = self.root / "training-tmp"
+        training.mkdir(exist_ok=True)
+        run_python(code, env=dict(self.env, TMPDIR=str(training)), cwd=self.work)
         self.own = sorted(path.name for path in self.work.iterdir())
 
     def check(self, *args: str, **switches: str) -> subprocess.CompletedProcess:

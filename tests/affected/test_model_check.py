@@ -73,7 +73,8 @@ def test_a_model_loaded_from_its_torch_save_file(tmp_path: Path) -> None:
     result = service.check("--model", "model.pt", "--inputs", "inputs.pt")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert "model: model.pt, torch.load (weights_only=False): service_model.Net, in eval mode" in lines
+    assert ("model: model.pt, torch.load (weights_only=False): service_model.Net, in eval mode"
+            in lines)
     assert "inputs: inputs.pt, 2 positional argument(s)" in lines
     assert "OK: the model scripts, and its scripted output equals eager on the inputs." in lines
     # Restored layers keep the **kwargs propagate() on every 2.5.x without

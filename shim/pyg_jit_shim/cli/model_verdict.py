@@ -42,6 +42,13 @@ _KNOWN = (
      "TorchScript cannot save a layer whose own code has a Tensor argument that defaults "
      "to None"),
 )
+# A layer restored by torch.load keeps MessagePassing's **kwargs propagate().
+_RESTORED = re.compile(r"variable number of arguments.*torch_geometric.nn.conv.message_passing")
+_RESTORED_ADVICE = (
+    "PyG 2.5.x restores a layer with torch.load without generating its propagate() (#9368): "
+    "in a process that never built the layer's class, it does not script. PyG 2.6 fixes "
+    "that, and so does the shim on 2.5.0-2.5.2; elsewhere, build the model in the serving "
+    "process and load its state_dict, and check that with --model MODULE:CALLABLE.")
 _SERVE = ("Script in the serving process (torch.load, then torch.jit.script) rather than "
           "shipping a torch.jit.save archive.")
 
@@ -158,6 +165,8 @@ def _whole_model(model: Dict[str, Any], whole: Dict[str, Any], rows: List[Dict[s
         findings.append("the model does not script: " + whole["script"]["detail"] + (
             "; scripted alone, {} {} not script either".format(
                 join(alone), _plural(alone, "does", "do")) if alone else ""))
+        if model["form"] == "file" and _RESTORED.search(whole["script"]["detail"]):
+            notes.append(_RESTORED_ADVICE)
     else:
         apart = [label(row) for row in parts if row["script"]["status"] != "scripted"]
         if apart:
