@@ -34,7 +34,7 @@ def test_what_cannot_be_checked_is_named(tmp_path: Path) -> None:
             f"working directory {service.work} or on the Python path"),
         "service_model:missing": (
             f"'service_model' ({service.work / 'service_model.py'}) has no 'missing'"),
-        "inputs.pt": "inputs.pt gives a tuple, not a torch.nn.Module",
+        "inputs.pt": "inputs.pt gives an object of type tuple, not a torch.nn.Module",
     }
     for target, message in late.items():
         result = service.check("--model", target)

@@ -89,7 +89,7 @@ def _load_in_fresh_interpreter(result: Dict[str, Any], directory: str,
     process = _start(_LOADER, [outcome.pop("archive") for outcome in saved], directory)
     try:
         loaded = json.loads(_last_line(_wait(process, stop)))
-    except Exception as error:
+    except (RuntimeError, ValueError) as error:  # not a closed pipe: that ends the check
         loaded = [{"status": "load-failed", "max_abs_diff": None,
                    "detail": f"the loading interpreter failed: {error}"}] * len(saved)
     finally:

@@ -102,8 +102,15 @@ def _obtain(target: str) -> Tuple[Any, Dict[str, Any]]:
         obtained = "built"
     else:
         raise CannotCheck(f"no file {target!r}, and not MODULE:CALLABLE")
+    if isinstance(model, torch.jit.ScriptModule):
+        raise CannotCheck(f"{target} is TorchScript already (torch.jit.save): give the "
+                          "model saved with torch.save, or the function that builds it")
     if not isinstance(model, torch.nn.Module):
-        raise CannotCheck(f"{target} gives a {type(model).__name__}, not a torch.nn.Module")
+        hint = (": a state_dict? give the function that builds the model and loads it, "
+                "as MODULE:CALLABLE" if isinstance(model, dict) else "")
+        raise CannotCheck(
+            f"{target} gives an object of type {type(model).__name__}, not a "
+            f"torch.nn.Module{hint}")
     return model, dict(info, obtained=obtained, detail="", **{"class": _class_name(model)})
 
 
@@ -277,8 +284,13 @@ def _save(scripted: Any, call: Optional[_Call], path: str) -> Dict[str, Any]:
     extra = {}
     if call is not None and call.returned:
         data = io.BytesIO()
-        torch.save({"args": call.args, "kwargs": call.kwargs, "expected": call.output}, data)
-        extra[_CALL_DATA] = data.getvalue()
+        try:
+            torch.save({"args": call.args, "kwargs": call.kwargs, "expected": call.output},
+                       data)
+        except Exception:  # inputs that do not pickle: the archive is only loaded
+            pass
+        else:
+            extra[_CALL_DATA] = data.getvalue()
     try:
         with _user_code():
             torch.jit.save(scripted, path, _extra_files=extra)
