@@ -114,6 +114,32 @@ def test_a_model_that_does_not_script_names_the_cause(tmp_path: Path) -> None:
     assert service.left() == []
 
 
+def test_scripted_output_that_differs_from_eager_is_a_finding(tmp_path: Path) -> None:
+    service = Service(tmp_path)
+    service.save(inputs=True)
+    result = service.check("--model", "service_model:build_diverging", "--inputs", "inputs.pt",
+                           "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    rows = _rows(report)
+    # The layer adds 1 once scripted: the model and the layer alone differ by 1,
+    # and so does the layer's archive, loaded in a fresh interpreter.
+    for name in ("", "tail"):
+        assert rows[name]["script"]["status"] == "scripted"
+        outcome = rows[name]["scripted_vs_eager"]
+        assert outcome["status"] == "mismatch"
+        assert abs(outcome["max_abs_diff"] - 1.0) < 1e-5
+    assert rows["tail"]["jit_save_load"]["status"] == "mismatch"
+    assert rows["conv"]["scripted_vs_eager"]["status"] == "equal"
+    assert report["findings"] == [
+        "scripted, the model differs from eager: max abs diff 1 > atol 1e-06",
+        "scripted, 'tail' differs from eager: max abs diff 1 > atol 1e-06",
+        "after torch.jit.save and torch.jit.load, 'tail' differs from eager: "
+        "max abs diff 1 > atol 1e-06",
+    ]
+    assert service.left() == []
+
+
 def test_a_pickled_sequential_is_a_finding_or_loads(tmp_path: Path) -> None:
     # PyG 2.5.x pickles a Sequential under a module generated in the process
     # that built it; a fix that makes it load may come with the shim.

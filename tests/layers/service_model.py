@@ -1,5 +1,6 @@
 """A service's own model, as ``check --model`` meets it: built-in and custom
-layers, optionally a ``Sequential``; and one that does not script.
+layers, optionally a ``Sequential``; one that does not script, and one that
+scripts but computes something else than eager.
 
 The tests copy this file into a working directory of their own and name it
 ``service_model:build`` there, as a user names a module beside them.
@@ -32,6 +33,20 @@ class Unscriptable(MessagePassing):
 
     def helper(self, x: Tensor, *rest: Tensor) -> Tensor:
         return x
+
+    def message(self, x_j: Tensor) -> Tensor:
+        return x_j
+
+
+class Diverging(MessagePassing):
+    """Computes something else once scripted, as code that branches on
+    ``torch.jit.is_scripting()`` can."""
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        out = self.propagate(edge_index, x=x)
+        if torch.jit.is_scripting():
+            out = out + 1.0
+        return out
 
     def message(self, x_j: Tensor) -> Tensor:
         return x_j
@@ -70,6 +85,11 @@ def build_with_sequential() -> Net:
 def build_unscriptable() -> Net:
     torch.manual_seed(0)
     return Net(Unscriptable())
+
+
+def build_diverging() -> Net:
+    torch.manual_seed(0)
+    return Net(Diverging())
 
 
 NOT_CALLABLE = 3
