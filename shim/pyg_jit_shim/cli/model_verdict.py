@@ -34,7 +34,7 @@ _FAILED = {
 _KNOWN = (
     (re.compile(r"Type mismatch: \w+ is set to type Tensor in the true branch and type "
                 r"\S*SparseTensor"),
-     "as on PyG 2.5.3 and later (#8867), not the shim's",
+     "#8867: as on PyG 2.5.3 and later, not the shim's",
      "a layer's own forward() narrows a Tensor | SparseTensor argument with isinstance(), "
      "which TorchScript's saved code cannot express"),
     (re.compile(r"strides\(\) called on an undefined Tensor"),
@@ -135,7 +135,7 @@ def _save_load_notes(rows: List[Dict[str, Any]]) -> List[str]:
         else:
             causes.setdefault(known, []).append(label(row))
     notes = [f"torch.jit.save then torch.jit.load in a fresh interpreter fails for "
-             f"{join(names)}, {short}: {why}. {_SERVE}"
+             f"{join(names)} ({short}): {why}. {_SERVE}"
              for (short, why), names in causes.items()]
     if unknown:
         notes.append(f"torch.jit.save then torch.jit.load in a fresh interpreter fails for "
