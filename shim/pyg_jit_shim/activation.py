@@ -196,8 +196,8 @@ def _converge() -> None:
 
 def _settled() -> bool:
     if not _state.wanted:
-        return _state.decided is None and changes.current(
-            sys.modules.get(changes.TEMPLATE)) is None
+        return (_state.decided is None and _state.status.verdict not in (PENDING, FAILED)
+                and changes.current(sys.modules.get(changes.TEMPLATE)) is None)
     module = _complete()
     return module is None or _state.decided is module
 

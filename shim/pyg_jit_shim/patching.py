@@ -32,7 +32,11 @@ class Recorder:
         # one inherited or bound.
         original = vars(owner).get(attribute, _MISSING)
         self._changes.append((owner, attribute, original, value))
-        setattr(owner, attribute, value)
+        try:
+            setattr(owner, attribute, value)
+        except Exception:
+            self._changes.pop()  # refused (a read-only attribute): nothing to undo
+            raise
 
     def wrap(self, owner: Any, attribute: str, wrapper: Callable[..., Any]) -> Any:
         import wrapt
