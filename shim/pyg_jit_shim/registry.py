@@ -8,6 +8,7 @@ from .generator import GENERATOR
 from .inspector_fixes import COMMENTS, GLOBALS, SOURCE
 from .keyword_calls import INSPECTOR_KEYWORDS
 from .optional_edges import COLLECT_OPTIONAL_EDGES
+from .patches import sequential_pickle
 from .patching import Context, Implementation, Recorder
 from .properties import PROPERTIES
 from .report import WARNING, ShimError, describe, log
@@ -28,6 +29,7 @@ IMPLEMENTATIONS.update({
     "restore-generation": RESTORE_GENERATION,
     "inspector-keywords": INSPECTOR_KEYWORDS,
     "collect-optional-edges": COLLECT_OPTIONAL_EDGES,
+    "sequential-pickle": Implementation(sequential_pickle.check, sequential_pickle.apply),
 })
 
 
