@@ -11,7 +11,12 @@ from typing import List, Tuple
 import torch
 from torch import Tensor
 from torch.nn import Dropout, Linear, ReLU, Tanh
-from torch_geometric.nn import GCNConv, JumpingKnowledge, Sequential, global_mean_pool
+from torch_geometric.nn import (
+    GCNConv,
+    JumpingKnowledge,
+    Sequential,
+    global_mean_pool,
+)
 
 
 def encoder(in_channels: int) -> torch.nn.Module:
@@ -70,6 +75,21 @@ def upstream_basic() -> torch.nn.Module:
     ])
 
 
+def upstream_tracable() -> torch.nn.Module:
+    return Sequential("x, edge_index", [
+        (GCNConv(16, 64), "x, edge_index -> x1"),
+        ReLU(inplace=True),
+        (GCNConv(64, 64), "x1, edge_index -> x2"),
+        ReLU(inplace=True),
+        (add, "x1, x2 -> x"),
+        Linear(64, 7),
+    ])
+
+
+def add(x1: Tensor, x2: Tensor) -> Tensor:
+    return x1 + x2
+
+
 def upstream_jumping_knowledge() -> torch.nn.Module:
     return Sequential("x, edge_index, batch", [
         (Dropout(p=0.5), "x -> x"),
@@ -107,3 +127,4 @@ def upstream_ordered_dict() -> torch.nn.Module:
         ("conv1", (GCNConv(16, 32), "x, edge_index -> x")),
         ("conv2", (GCNConv(32, 64), "x, edge_index -> x")),
     ]))
+
