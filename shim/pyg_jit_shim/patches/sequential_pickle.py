@@ -119,8 +119,10 @@ def check(pyg: PyG) -> Optional[str]:
     code = factory.__code__
     if "module_from_template" not in code.co_names or _GENERATOR_KEYWORDS not in code.co_consts:
         return f"Sequential does not call module_from_template{_GENERATOR_KEYWORDS}"
-    if not callable(namespace.get("module_from_template")):
-        return "torch_geometric.nn.sequential has no module_from_template"
+    # PyG's generator, or the shim's in its place: another one may render
+    # from more than the arguments that a pickle records.
+    if namespace.get("module_from_template") is not vars(pyg.template).get("module_from_template"):
+        return "torch_geometric.nn.sequential binds a different module_from_template"
     if getattr(namespace.get("Child"), "_fields", None) != _CHILD_FIELDS:
         return f"torch_geometric.nn.sequential.Child is not a NamedTuple{_CHILD_FIELDS}"
     if not callable(namespace.get("split")):
