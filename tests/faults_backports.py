@@ -69,9 +69,10 @@ message_passing.__file__ = os.path.join(vendor, "message_passing.py")
     # module (and so its templates) lies elsewhere, as the copy stands in for.
     "sequential-pickle": """
 import atexit, os, shutil, tempfile
+import torch_geometric.nn
 import torch_geometric.nn.sequential as sequential
 
-installed = os.path.dirname(os.path.realpath(sequential.__file__))
+installed = os.path.dirname(os.path.realpath(torch_geometric.nn.__file__))
 vendor = tempfile.mkdtemp(prefix="vendor-pyg-nn-")
 atexit.register(shutil.rmtree, vendor, True)
 with open(os.path.join(installed, "sequential.jinja")) as file:
