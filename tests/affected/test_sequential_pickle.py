@@ -301,3 +301,31 @@ def test_the_built_class_is_unchanged_but_for_pickling() -> None:
     methods = {"__getitem__", "__len__", "__repr__", "__reduce_ex__"}
     assert {name for name in vars(cls) if not name.startswith("__") or name in methods} == {
         "reset_parameters", "forward", *methods}
+
+
+# What a Sequential(...) call gives: its generated source, repr, state_dict
+# keys and (for children that PyG alone scripts on every affected release)
+# its scripted code.
+DESCRIBE_BUILT = """
+import inspect, json, sys, torch
+from torch_geometric.nn import Sequential
+from tests.layers import sequential_models
+
+plain = Sequential("x: Tensor -> Tensor", [
+    (torch.nn.Linear(4, 8), "x -> h"), torch.nn.ReLU(), (torch.nn.Linear(8, 2), "h -> x")])
+models = {"plain": plain, "encoder": sequential_models.encoder(8),
+          "readout": sequential_models.readout(4)}
+print(json.dumps({
+    "sources": {name: inspect.getsource(sys.modules[type(model).__module__])
+                for name, model in models.items()},
+    "reprs": {name: repr(model) for name, model in models.items()},
+    "keys": {name: list(model.state_dict()) for name, model in models.items()},
+    "code": torch.jit.script(plain).code,
+}))
+"""
+
+
+def test_a_sequential_is_built_as_by_pyg_alone() -> None:
+    here = last_json(run_python(DESCRIBE_BUILT))
+    alone = last_json(run_python(DESCRIBE_BUILT, env=environment(PYG_JIT_SHIM="off")))
+    assert here == alone
