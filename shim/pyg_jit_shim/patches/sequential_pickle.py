@@ -86,15 +86,30 @@ class UnsavedClassFinder:
             raise SequentialPickleError(message(fullname), name=fullname)
 
 
+# Template text -> what is wrong with it: patch() after unpatch() reads the
+# file again but does not parse it again.
+_verdicts: Dict[str, Optional[str]] = {}
+
+
 def _template_problem(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as error:
+        return f"sequential.jinja cannot be read: {describe(error)}"
+    if text not in _verdicts:
+        _verdicts[text] = _read_template(text)
+    return _verdicts[text]
+
+
+def _read_template(text: str) -> Optional[str]:
     try:
         import jinja2
         from jinja2 import meta, nodes
 
-        with open(path, encoding="utf-8") as file:
-            tree = jinja2.Environment().parse(file.read())
+        tree = jinja2.Environment().parse(text)
     except Exception as error:
-        return f"sequential.jinja cannot be read: {describe(error)}"
+        return f"sequential.jinja cannot be parsed: {describe(error)}"
     variables = meta.find_undeclared_variables(tree)
     if variables != _TEMPLATE_VARIABLES:
         expected = sorted(_TEMPLATE_VARIABLES)
