@@ -90,6 +90,7 @@ def _backport_faults() -> Tuple[Fault, ...]:
         "restore-generation": "a service's own MessagePassing.__setstate__",
         "inspector-keywords": "a service's wrapper around the inspector's call parser",
         "collect-optional-edges": "a vendor's templates with collect under another name",
+        "sequential-pickle": "a vendor's Sequential template that reads each child's class",
     }
     return tuple(Fault(patch, labels[patch], code) for patch, code in BACKPORTS.items())
 

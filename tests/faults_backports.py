@@ -63,4 +63,25 @@ for name in ("propagate.jinja", "edge_updater.jinja"):
                                 '{% include "collect_args.jinja" %}'))
 message_passing.__file__ = os.path.join(vendor, "message_passing.py")
 """,
+    # A vendor build whose Sequential template names each child's class in the
+    # generated source: the class then depends on more than the children's
+    # names and signatures, which is all a pickle records. Its sequential
+    # module (and so its templates) lies elsewhere, as the copy stands in for.
+    "sequential-pickle": """
+import atexit, os, shutil, tempfile
+import torch_geometric.nn
+import torch_geometric.nn.sequential as sequential
+
+installed = os.path.dirname(os.path.realpath(torch_geometric.nn.__file__))
+vendor = tempfile.mkdtemp(prefix="vendor-pyg-nn-")
+atexit.register(shutil.rmtree, vendor, True)
+with open(os.path.join(installed, "sequential.jinja")) as file:
+    text = file.read()
+with open(os.path.join(vendor, "sequential.jinja"), "w") as file:
+    file.write(text.replace(
+        "{%- for child in children %}\\n        {{child.return_names",
+        "{%- for child in children %}\\n        # {{child.module.__class__.__name__}}"
+        "\\n        {{child.return_names", 1))
+sequential.__file__ = os.path.join(vendor, "sequential.py")
+""",
 }

@@ -25,8 +25,11 @@ report = {
     "generator_is_pygs": type(generator) is types.FunctionType
         and generator.__module__ == "torch_geometric.template",
     "innermost_is_pygs": innermost.__module__ == "torch_geometric.template",
+    # Sequential's may be wrapped once more, around the same generator, by
+    # the sequential-pickle patch.
     "bindings_agree": mp.module_from_template is generator
-        and sequential.module_from_template is generator,
+        and generator in (sequential.module_from_template,
+                          getattr(sequential.module_from_template, "__wrapped__", None)),
     "init_wraps": depth(init)[0],
     "init_is_plain": type(init) is types.FunctionType,
     "wrapt_imported": "wrapt" in sys.modules,
@@ -57,6 +60,10 @@ _TARGETS = [
     # Beyond 2.5.3 (__setstate__ exists from PyG 2.6 on):
     ("torch_geometric.inspector", "Inspector", "get_params_from_method_call"),
     ("torch_geometric.nn.conv.message_passing", "MessagePassing", "__setstate__"),
+    # What sequential-pickle relies on and leaves alone (it rebinds only
+    # torch_geometric.nn.sequential.module_from_template, above):
+    ("torch_geometric.nn.sequential", "Sequential"),
+    ("torch_geometric.nn", "Sequential"),
 ]
 
 
@@ -74,6 +81,10 @@ def identities():
         if obj is not None:
             found[".".join([module] + path)] = [
                 id(obj), type(obj).__name__, getattr(obj, "__module__", None)]
+    # The import system: sequential-pickle puts a finder last on it.
+    import sys
+    found["sys.meta_path"] = [[id(finder) for finder in sys.meta_path], "list",
+                              [type(finder).__module__ for finder in sys.meta_path]]
     return found
 """
 

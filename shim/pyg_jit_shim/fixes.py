@@ -116,12 +116,18 @@ FIXES += (
         "an untyped optional edge_weight/edge_attr/edge_type argument may be None "
         "eagerly (AssertionError in the generated collect); scripted code unchanged",
         fixed_in=BEYOND_2_5_3),
+    Fix("sequential-pickle", ALL, "#9369 (PyG 2.6.0)", ("sequential-pickle",),
+        "a torch.save'd/pickled model holding a Sequential loads in a fresh process "
+        "(and with PyG alone): its class pickles as a call of PyG's Sequential(); "
+        "a pickle written without the shim fails with a message saying why",
+        fixed_in=BEYOND_2_5_3),
 )
 
 PATCHES += (
     Patch("restore-generation", ALL, ("construction",)),
     Patch("inspector-keywords", ALL, ()),
     Patch("collect-optional-edges", ALL, ("generator",)),
+    Patch("sequential-pickle", ALL, ()),
 )
 
 

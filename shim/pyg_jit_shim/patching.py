@@ -1,7 +1,7 @@
 """Replacing attributes of PyG's objects so that they can be put back."""
 
 import inspect
-from typing import Any, Callable, List, NamedTuple, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
 _MISSING = object()
 
@@ -25,7 +25,9 @@ class Recorder:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._changes: List[Tuple[Any, str, Any, Any]] = []
+        # (owner, attribute, original, value), or (a list, None, _MISSING, item)
+        # for an item added to a list (a finder on sys.meta_path).
+        self._changes: List[Tuple[Any, Optional[str], Any, Any]] = []
 
     def replace(self, owner: Any, attribute: str, value: Any) -> None:
         # vars(), not getattr(): a class's own entry (function, property), not
@@ -38,6 +40,12 @@ class Recorder:
             self._changes.pop()  # refused (a read-only attribute): nothing to undo
             raise
 
+    def add(self, items: List[Any], item: Any) -> None:
+        """Appends ``item`` to the list ``items`` (once)."""
+        self._changes.append((items, None, _MISSING, item))
+        if item not in items:
+            items.append(item)
+
     def wrap(self, owner: Any, attribute: str, wrapper: Callable[..., Any]) -> Any:
         import wrapt
 
@@ -46,15 +54,22 @@ class Recorder:
         return wrapped
 
     def undo(self) -> None:
-        for owner, attribute, original, _ in reversed(self._changes):
-            if original is not _MISSING:
+        for owner, attribute, original, value in reversed(self._changes):
+            if attribute is None:
+                if value in owner:
+                    owner.remove(value)
+            elif original is not _MISSING:
                 setattr(owner, attribute, original)
             elif attribute in vars(owner):
                 delattr(owner, attribute)
 
     def redo(self) -> None:
         for owner, attribute, _, value in self._changes:
-            setattr(owner, attribute, value)
+            if attribute is None:
+                if value not in owner:
+                    owner.append(value)
+            else:
+                setattr(owner, attribute, value)
 
 
 class Context(NamedTuple):

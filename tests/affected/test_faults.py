@@ -127,11 +127,11 @@ def test_every_patch_skipped_at_once(tmp_path: Path, pyg_alone: Dict[str, Any]) 
 # generator patch.
 WITHOUT_GENERATOR = {
     "2.5.0": ["parent-imports", "comment-calls", "custom-propagate", "load-compat",
-              "loud-failures", "script-after-load", "keyword-propagate"],
+              "loud-failures", "script-after-load", "keyword-propagate", "sequential-pickle"],
     "2.5.1": ["custom-propagate", "unreadable-source", "load-compat", "loud-failures",
-              "script-after-load", "keyword-propagate"],
+              "script-after-load", "keyword-propagate", "sequential-pickle"],
     "2.5.2": ["layer-imports", "custom-propagate", "load-compat", "loud-failures",
-              "script-after-load", "keyword-propagate"],
+              "script-after-load", "keyword-propagate", "sequential-pickle"],
 }
 
 

@@ -18,7 +18,8 @@ EVERY_AFFECTED = {
     "load-compat", "loud-failures",
 }
 # Fixed upstream in 2.6.0 only (CONTEXT.md, "Fixed only in 2.6.0").
-BEYOND_2_5_3 = {"script-after-load", "keyword-propagate", "untyped-optional-edges"}
+BEYOND_2_5_3 = {"script-after-load", "keyword-propagate", "untyped-optional-edges",
+                "sequential-pickle"}
 
 
 def test_patched_with_this_releases_fixes() -> None:
@@ -37,4 +38,5 @@ def test_every_fix_names_its_upstream_reference_and_patches() -> None:
     beyond = {fix.id: (fix.fixed_in, fix.upstream.split()[0]) for fix in FIXES if fix.fixed_in}
     assert beyond == {"script-after-load": ("2.6.0", "#9368"),
                       "keyword-propagate": ("2.6.0", "#9245"),
-                      "untyped-optional-edges": ("2.6.0", "#9494")}
+                      "untyped-optional-edges": ("2.6.0", "#9494"),
+                      "sequential-pickle": ("2.6.0", "#9369")}

@@ -31,3 +31,31 @@ def test_beyond_2_5_3_as_without_the_shim(tmp_path: Path) -> None:
         assert with_shim == FAILS_WITHOUT_SHIM
     if PYG == "2.6.1":
         assert set(with_shim.values()) == {"ok"}
+
+
+SEQUENTIAL_ELSEWHERE = """
+import json, sys, torch
+import pyg_jit_shim
+try:
+    model = torch.load(sys.argv[1], weights_only=False)
+    outcome = len(model)
+except Exception as error:  # whatever a release raises, with or without the shim
+    outcome = type(error).__name__
+print(json.dumps([outcome, pyg_jit_shim.status().verdict]))
+"""
+
+
+def test_a_sequential_saved_elsewhere_as_without_the_shim(tmp_path: Path) -> None:
+    # Saved here, where the shim is imported and leaves PyG alone: on 2.5.3
+    # the pickle names a module of this process only (#9369; PyG 2.6 fixes
+    # it) and fails elsewhere as without the shim, with PyG's own error.
+    from torch_geometric.nn import Sequential
+
+    path = str(tmp_path / "sequential.pt")
+    torch.save(Sequential("x", [(torch.nn.Linear(2, 2), "x -> x")]), path)
+    outcome, verdict = last_json(run_python(SEQUENTIAL_ELSEWHERE, args=[path]))
+    assert verdict == "untouched"
+    if PYG == "2.5.3":
+        assert outcome == "ModuleNotFoundError"
+    if PYG == "2.6.1":
+        assert outcome == 1
