@@ -12,9 +12,8 @@ from tests.helpers import REPO, TIMEOUT, environment
 
 def test_shipping_table_column_with_the_shim(tmp_path: Path) -> None:
     results = tmp_path / "shipping.json"
-    # (c), a pickled Sequential, is left to the Sequential tests.
     subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "shipping.py"), "--formats", "a,b,d",
+        [sys.executable, str(REPO / "benchmarks" / "shipping.py"), "--formats", "a,b,c,d",
          "--python", f"shim={sys.executable}", "--json", str(results)],
         check=True, env=environment(), cwd=str(REPO), capture_output=True, text=True,
         timeout=TIMEOUT,
@@ -22,9 +21,11 @@ def test_shipping_table_column_with_the_shim(tmp_path: Path) -> None:
     (column,) = json.loads(results.read_text())
     assert column["shim"] == "patched"
     cells = column["cells"]
-    # Rebuilt from code, or restored by torch.load: runs, scripts, equals.
+    # Rebuilt from code, or restored by torch.load, a Sequential inside too:
+    # runs, scripts, equals.
     assert cells["a"] == "ok"
     assert cells["b"] == "ok"
+    assert cells["c"] == "ok"
     # A scripted GCNConv or GATConv saved with torch.jit.save does not load
     # (#8867, TorchScript and the layers' own code; on 2.5.3 and 2.6 too).
     assert cells["d"].startswith("jit.load: RuntimeError: Type mismatch: edge_index"), cells["d"]

@@ -7,7 +7,7 @@ from typing import Any, List, Optional, Tuple
 
 from ..report import LOGGER
 from .scratch import private_output
-from .user_modules import NotImportable, import_user_module
+from .targets import TargetError, import_target
 
 _KINDS = ("propagate", "edge_updater")
 
@@ -17,18 +17,10 @@ class _Refusal(Exception):
 
 
 def _load(target: str) -> Any:
-    module_name, _, class_name = target.partition(":")
-    if not module_name or not class_name:
-        raise _Refusal(f"expected MODULE:CLASS, e.g. torch_geometric.nn:GCNConv, got {target!r}")
     try:
-        module = import_user_module(module_name)
-    except NotImportable as error:
+        cls = import_target(target, form="MODULE:CLASS, e.g. torch_geometric.nn:GCNConv")
+    except TargetError as error:
         raise _Refusal(str(error)) from None
-    cls: Any = module
-    for part in class_name.split("."):
-        cls = getattr(cls, part, None)
-        if cls is None:
-            raise _Refusal(f"{module_name!r} has no {class_name!r}")
     from torch_geometric.nn import MessagePassing
 
     if not (isinstance(cls, type) and issubclass(cls, MessagePassing)):

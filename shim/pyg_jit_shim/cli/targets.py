@@ -29,21 +29,25 @@ def working_directory_first() -> str:
     return here
 
 
-def split_target(spec: str) -> Tuple[str, str]:
-    """``"pkg.mod:Name.attr"`` -> ``("pkg.mod", "Name.attr")``."""
+NAME_FORM = "MODULE:NAME, e.g. models:build"
+
+
+def split_target(spec: str, form: str = NAME_FORM) -> Tuple[str, str]:
+    """``"pkg.mod:Name.attr"`` -> ``("pkg.mod", "Name.attr")``; ``form`` is what
+    the error says was expected."""
     module, _, name = spec.partition(":")
     parts = module.split(".")
     if not name or not all(part.isidentifier() for part in parts) or not all(
             part.isidentifier() for part in name.split(".")):
-        raise TargetError(f"expected MODULE:NAME, e.g. models:build, got {spec!r}")
+        raise TargetError(f"expected {form}, got {spec!r}")
     return module, name
 
 
-def import_target(spec: str) -> object:
+def import_target(spec: str, form: str = NAME_FORM) -> object:
     """The object ``NAME`` (dots for attributes) of ``MODULE``, imported with
     the working directory first on ``sys.path``. Whatever goes wrong is one
     :class:`TargetError`; what the user's module raises is named in it."""
-    module_name, name = split_target(spec)
+    module_name, name = split_target(spec, form)
     here = working_directory_first()
     try:
         found: object = importlib.import_module(module_name)
