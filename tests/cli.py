@@ -69,3 +69,17 @@ def checked(root: Path, *args: str, terminal: bool = False, **switches: str
     result = cli("check", *args, env=env, terminal=terminal)
     left = sorted(str(path) for key in ("TMPDIR", "HOME") for path in Path(env[key]).rglob("*"))
     return result, left
+
+
+def into_head(command: List[str], cwd: Path, env: Dict[str, str]) -> Tuple[str, int, str]:
+    """``command | head -n1``: (the line head printed, the command's exit
+    status, its standard error)."""
+    process = subprocess.Popen(command, cwd=str(cwd), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    head = subprocess.Popen(["head", "-n1"], stdin=process.stdout, stdout=subprocess.PIPE,
+                            text=True)
+    assert process.stdout is not None
+    process.stdout.close()  # head is its only reader
+    first, _ = head.communicate(timeout=TIMEOUT)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    return first, process.returncode, stderr

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 import pyg_jit_shim
-from tests.cli import checked, cli
+from tests.cli import checked, cli, into_head
 from tests.helpers import IS_AFFECTED, PYG, REPO, TIMEOUT, environment, last_json, run_python
 
 
@@ -147,15 +147,8 @@ def _to_closed_pipe(*args: str, buffered: bool = False) -> subprocess.CompletedP
 def test_check_piped_into_head_and_version() -> None:
     # `pyg-jit-shim check | head -n1`: the versions come at once, and the
     # self-test stops when head has gone.
-    check = subprocess.Popen([CONSOLE, "check"], cwd=str(REPO), env=environment(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    head = subprocess.Popen(["head", "-n1"], stdin=check.stdout, stdout=subprocess.PIPE,
-                            text=True)
-    assert check.stdout is not None
-    check.stdout.close()  # head is its only reader
-    first, _ = head.communicate(timeout=TIMEOUT)
-    _, stderr = check.communicate(timeout=TIMEOUT)
-    assert check.returncode == CLOSED_PIPE, stderr
+    first, returncode, stderr = into_head([CONSOLE, "check"], REPO, environment())
+    assert returncode == CLOSED_PIPE, stderr
     assert "Traceback" not in stderr and "Broken pipe" not in stderr
     assert first.startswith(f"pyg-jit-shim {pyg_jit_shim.__version__}: Python ")
     assert first.rstrip("\n").endswith(f", torch_geometric {PYG}")

@@ -1,11 +1,11 @@
 """``check --model`` on every release: what cannot be checked is one line on
 stderr and exit status 2; a reader that goes away ends it with 141."""
 
-import subprocess
 from pathlib import Path
 
 import pyg_jit_shim
-from tests.helpers import PYG, TIMEOUT
+from tests.cli import into_head
+from tests.helpers import PYG
 from tests.model_cli import CONSOLE, Service, one_line_error, to_closed_pipe
 
 CLOSED_PIPE = 141
@@ -52,16 +52,9 @@ def test_closed_pipes_end_quietly_with_141(tmp_path: Path) -> None:
     assert result.returncode == CLOSED_PIPE, result.stderr
     assert result.stderr == ""
     # `check --model ... | head -n1`: the versions come at once, then it stops.
-    check = subprocess.Popen([CONSOLE, "check", "--model", "service_model:build"],
-                             cwd=str(service.work), env=service.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    head = subprocess.Popen(["head", "-n1"], stdin=check.stdout, stdout=subprocess.PIPE,
-                            text=True)
-    assert check.stdout is not None
-    check.stdout.close()  # head is its only reader
-    first, _ = head.communicate(timeout=TIMEOUT)
-    _, stderr = check.communicate(timeout=TIMEOUT)
-    assert check.returncode == CLOSED_PIPE, stderr
+    first, returncode, stderr = into_head([CONSOLE, "check", "--model", "service_model:build"],
+                                          service.work, service.env)
+    assert returncode == CLOSED_PIPE, stderr
     assert "Traceback" not in stderr and "Broken pipe" not in stderr
     assert first.rstrip("\n").endswith(f", torch_geometric {PYG}")
     assert service.left() == []
