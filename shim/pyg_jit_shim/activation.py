@@ -224,10 +224,9 @@ def _reconcile() -> None:
 
 def _carry_out() -> None:
     if not _state.wanted:
-        template = sys.modules.get(changes.TEMPLATE)
-        record = changes.current(template)
+        record = changes.current(sys.modules.get(changes.TEMPLATE))
         if record is not None:
-            changes.undo(template, record)
+            changes.undo(record)
         _state.decided = None
         if record is not None or _state.status.verdict in (PENDING, FAILED):
             _set(UNPATCHED, "unpatch() restored PyG's own objects")

@@ -93,33 +93,27 @@ def apply(pyg: PyG, release: str, context: Context) -> Record:
         if record.recorders:
             setattr(pyg.template, MARKER, record)
     except BaseException:
-        _take_back(record)
+        _undo(record)
         raise
     finally:
         del _in_flight[:]
     return record
 
 
-def undo(template: Any, record: Record) -> None:
+def undo(record: Record) -> None:
     """Puts PyG's own objects back; an exception meanwhile finishes the undo first."""
     _in_flight[:] = [("undo", record)]
     try:
-        _undo(template, record)
+        _undo(record)
     except BaseException:
-        _undo(template, record)
+        _undo(record)
         raise
     finally:
         del _in_flight[:]
 
 
-def _undo(template: Any, record: Record) -> None:
-    for recorder in reversed(record.recorders):
-        recorder.undo()
-    if vars(template).get(MARKER) is record:
-        delattr(template, MARKER)
-
-
-def _take_back(record: Record) -> None:
+def _undo(record: Record) -> None:
+    """Undoes every change of ``record`` (also a partial apply's); repeatable."""
     for recorder in reversed(record.recorders):
         recorder.undo()
     template = sys.modules.get(TEMPLATE)
@@ -145,7 +139,7 @@ def after_fork_in_child() -> Optional[str]:
     template = sys.modules.get(TEMPLATE)
     marked = template is not None and vars(template).get(MARKER) is record
     if kind == "apply" and not marked:
-        _take_back(record)
+        _undo(record)
         return TAKEN_BACK
     if kind == "undo" and marked:
         for recorder in record.recorders:
