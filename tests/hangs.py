@@ -264,10 +264,10 @@ def shim_points(action):
 
 
 def positions(points):
-    # The points to try: every one of the first 25 (where the claim is taken),
-    # then about 25 spread over the rest.
-    return sorted(set(range(1, min(points, 25) + 1))
-                  | set(range(1, points + 1, max(1, points // 25))))
+    # The points to try: every one of the first 20 (where the claim is taken),
+    # then about 20 spread over the rest.
+    return sorted(set(range(1, min(points, 20) + 1))
+                  | set(range(1, points + 1, max(1, points // 20))))
 
 
 def raise_at(point, action):

@@ -23,7 +23,7 @@ from typing import Any, Dict, List
 from tests.hangs import EVERYTHING_WORKS, LIMIT, PRELUDE
 from tests.helpers import environment, last_json, run_script
 
-OPERATIONS_PER_THREAD = 40
+OPERATIONS_PER_THREAD = 30
 
 SCHEDULE = r"""
 import random

@@ -119,7 +119,7 @@ def test_fork_while_another_thread_changes_the_patches(forks: Dict[str, Any],
 # -- signals -------------------------------------------------------------------
 
 OPERATIONS = ["construction", "restore", "patch", "unpatch"]
-RESTORES = 120  # never-built classes to unpickle: one per attempt at most
+RESTORES = 90  # never-built classes to unpickle: one per attempt at most
 
 SIGNALS = _never_built(RESTORES) + """
 restores = iter(saved)

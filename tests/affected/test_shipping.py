@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO, TIMEOUT, environment
 
 
+@pytest.mark.only_on("2.5.2")  # the README's column
 def test_shipping_table_column_with_the_shim(tmp_path: Path) -> None:
     results = tmp_path / "shipping.json"
     subprocess.run(

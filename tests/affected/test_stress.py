@@ -15,4 +15,4 @@ def test_random_schedule(tmp_path: Path, seed: int) -> None:
     report = run_schedule(seed, tmp_path)
     assert report["problems"] == []
     # The schedule did what it is for: signals landed, a child was forked.
-    assert report["interrupted"] > 0 and report["done"] > 100
+    assert report["interrupted"] > 0 and report["done"] > 80
