@@ -206,11 +206,14 @@ def on_interrupt(number, frame):
 
 
 def in_finalizer(frame):
-    # Python prints an exception from a finalizer as "Exception ignored" and
-    # goes on: it reaches no caller, the shim's finalizers as anyone's.
+    # Python prints an exception from a finalizer or a garbage collector's
+    # callback as "Exception ignored" and goes on: it reaches no caller, the
+    # shim's as anyone's.
     while frame is not None:
         code = frame.f_code
         if code.co_name == "__call__" and code.co_filename.endswith("weakref.py"):
+            return True
+        if code.co_name == "_after_collection" and code.co_filename.startswith(shim_directory()):
             return True
         frame = frame.f_back
     return False

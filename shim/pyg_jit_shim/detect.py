@@ -12,6 +12,7 @@ import os
 import sys
 
 from .fixes import AFFECTED, WINDOW
+from .report import from_signal_handler
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,7 +78,9 @@ def _from_importlib() -> Optional[str]:
         return None
     try:
         return metadata.version(PACKAGE)
-    except Exception:
+    except Exception as error:
+        if from_signal_handler(error):
+            raise
         return None
 
 
@@ -127,7 +130,7 @@ def find_installed(path: Optional[Iterable[str]] = None) -> Installed:
 
 def _plain_release(version: str) -> Optional[Tuple[int, ...]]:
     parts = version.split(".")
-    if 1 <= len(parts) <= 3 and all(part.isdigit() for part in parts):
+    if 1 <= len(parts) <= 3 and all([part.isdigit() for part in parts]):
         return tuple(int(part) for part in parts)
     return None
 

@@ -36,8 +36,12 @@ class Recorder:
         self._changes.append((owner, attribute, original, value))
         try:
             setattr(owner, attribute, value)
-        except Exception:
-            self._changes.pop()  # refused (a read-only attribute): nothing to undo
+        except BaseException:
+            # Refused (a read-only attribute): nothing to undo. But an exception
+            # from a signal handler may arrive just after the attribute was
+            # set: that change stays recorded, so that it is taken back.
+            if vars(owner).get(attribute, _MISSING) is not value:
+                self._changes.pop()
             raise
 
     def add(self, items: List[Any], item: Any) -> None:

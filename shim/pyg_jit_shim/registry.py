@@ -66,6 +66,6 @@ def apply_patches(pyg: PyG, release: str, context: Context, applied: List[Record
     done = {recorder.name for recorder in applied}
     fixes = tuple(
         fix.id for fix in fixes_for(release)
-        if all(name in done for name in fix.patches)
+        if all([name in done for name in fix.patches])
     )
     return fixes, tuple(skipped)

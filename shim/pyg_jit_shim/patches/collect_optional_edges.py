@@ -78,7 +78,7 @@ def check(pyg: PyG) -> Optional[str]:
             return f"PyG's {name} cannot be read"
         if text.count('{% include "collect.jinja" %}') != 1:
             return f"{name} does not include collect.jinja once"
-        if any(assertion in text for assertion in _ASSERTIONS):
+        if any([assertion in text for assertion in _ASSERTIONS]):
             return f"{name} asserts on edge arguments itself"
     return None
 

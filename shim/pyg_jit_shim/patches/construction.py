@@ -350,7 +350,7 @@ def _repair_built_classes(base: type) -> None:
         repaired.extend(own)
         # The methods are the class's: what it holds now, or gets at its next
         # construction, is what every instance uses, the earlier ones included.
-        if any(generated_for(cls, kind) for kind, _, _ in _KINDS):
+        if any([generated_for(cls, kind) for kind, _, _ in _KINDS]):
             kept.append(name)
         elif not own:
             later.append(name)

@@ -50,7 +50,7 @@ def keyword_positions(inspector_module: Any, inspector: Any, func_name: str) -> 
 
 def _exclusions(inspector_module: Any, inspector: Any, func: Any,
                 exclude: Optional[List[Any]]) -> Optional[List[Any]]:
-    if not exclude or not any(isinstance(item, int) for item in exclude):
+    if not exclude or not any([isinstance(item, int) for item in exclude]):
         return exclude
     func_name = func if isinstance(func, str) else getattr(func, "__name__", "")
     if hasattr(inspector._cls, f"{func_name}_type"):

@@ -39,7 +39,7 @@ def installed_construction(pyg: PyG) -> Optional[Construction]:
 
 def _fuse_aggregations(pyg: PyG) -> Optional[FrozenSet[str]]:
     found = vars(pyg.message_passing).get("FUSE_AGGRS")
-    if not isinstance(found, (set, frozenset)) or not all(isinstance(a, str) for a in found):
+    if not isinstance(found, (set, frozenset)) or not all([isinstance(a, str) for a in found]):
         return None
     return frozenset(found)
 

@@ -39,7 +39,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..patching import Context, Recorder, parameter_names
-from ..report import WARNING, describe, log
+from ..report import WARNING, describe, from_signal_handler, log
 from ..targets import PyG, directory_of
 
 # The keyword arguments of 2.5's call of the generator, in its bytecode.
@@ -109,6 +109,8 @@ def _read_template(text: str) -> Optional[str]:
 
         tree = jinja2.Environment().parse(text)
     except Exception as error:
+        if from_signal_handler(error):
+            raise  # the caller's; the template is read again next time
         return f"sequential.jinja cannot be parsed: {describe(error)}"
     variables = meta.find_undeclared_variables(tree)
     if variables != _TEMPLATE_VARIABLES:
@@ -229,6 +231,8 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
             try:
                 record(cls, kwargs)
             except Exception as error:
+                if from_signal_handler(error):
+                    raise
                 # Building worked before the shim; it must keep working.
                 log(WARNING, "cannot make a Sequential picklable across processes: %s",
                     describe(error))
