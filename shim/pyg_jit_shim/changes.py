@@ -16,6 +16,9 @@ that it can be finished or taken back from any point:
   back a partial apply and finishes a partial undo, then reaches the caller;
 * a child forked while another thread was changing the patches (a thread the
   child does not have) returns to the state from before that change.
+
+The shim's code leaves no generator unfinished (``any([...])``, not
+``any(...)``): Python drops a handler's exception raised while it closes one.
 """
 
 from __future__ import annotations
