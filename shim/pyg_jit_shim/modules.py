@@ -9,7 +9,6 @@ has executed and defines what its caller needs, and never under a name that
 another source holds.
 """
 
-import gc
 import importlib.machinery
 import linecache
 import sys
@@ -186,32 +185,22 @@ def _register_locked(module: ModuleType) -> None:
     _reserved.pop(module.__name__, None)
 
 
-def _release(name: str, source: str) -> None:
+def _release(name: str, source: str) -> Optional[ModuleType]:
     """Forgets the module ``name`` built from ``source`` (it holds neither, so
-    that it cannot keep them alive)."""
+    that it cannot keep them alive); returns it if it left ``sys.modules``."""
     key = _keys.pop(name, None)
     if key is not None and getattr(_shared.get(key), "__name__", None) == name:
         del _shared[key]
     module = sys.modules.get(name)
     loader = getattr(module, "__loader__", None)
-    if module is not None and isinstance(loader, _SourceLoader) and loader.source == source:
-        del sys.modules[name]
-        _released.append(module)
-        if _after_collection not in gc.callbacks:
-            gc.callbacks.append(_after_collection)
     filename = filename_for(name)
     entry = linecache.cache.get(filename)
     if entry is not None and len(entry) == 4 and "".join(entry[2]) == source:
         del linecache.cache[filename]
-
-
-# A released module's functions and its namespace hold each other, so they
-# wait for a collection of the generation they were promoted to by then (often
-# the last): thousands of classes made and dropped would pile up first. Once
-# the collection that freed their class is over, a module whose functions
-# nothing else holds has its namespace emptied, which frees it at once. The
-# callback is registered only while released modules wait.
-_released: List[ModuleType] = []
+    if module is not None and isinstance(loader, _SourceLoader) and loader.source == source:
+        del sys.modules[name]
+        return module
+    return None
 
 
 def _own_functions(namespace: Dict[str, Any]) -> List[FunctionType]:
@@ -220,7 +209,7 @@ def _own_functions(namespace: Dict[str, Any]) -> List[FunctionType]:
 
 
 def _most_references(functions: List[FunctionType]) -> int:
-    return max((sys.getrefcount(function) for function in functions), default=0)
+    return max([sys.getrefcount(function) for function in functions], default=0)
 
 
 def _baseline() -> int:
@@ -232,20 +221,6 @@ def _baseline() -> int:
 
 
 _UNHELD = _baseline()
-
-
-def _after_collection(phase: str, info: Dict[str, Any]) -> None:
-    if phase != "stop":
-        return
-    with LOCK:
-        released = list(_released)
-        del _released[:]
-        if _after_collection in gc.callbacks:
-            gc.callbacks.remove(_after_collection)
-    for module in released:
-        namespace = module.__dict__
-        if _most_references(_own_functions(namespace)) <= _UNHELD:
-            namespace.clear()
 
 
 def discard(module: ModuleType) -> None:
@@ -272,6 +247,7 @@ def shared_module(name: str, source: str, required: Sequence[str],
     With ``same_name``, only requests for the same ``name`` share: a layer's
     module then keeps its class's name, as PyG tells generated methods by it.
     """
+    _let_go_of_freed()
     key = (name if same_name else "", source)
     with LOCK:
         existing = _registered(key)
@@ -293,6 +269,15 @@ def shared_module(name: str, source: str, required: Sequence[str],
 # How many live classes use each module that classes hold (by name). A module
 # without holders (Sequential's) stays; one whose last holder is freed goes.
 _holders: Dict[str, int] = {}
+# What each holding class's weak reference stands for. When a class is freed,
+# the builtin list.append puts its reference in _freed: no code of the shim
+# runs inside the garbage collector, where Python would drop a signal
+# handler's exception and could switch threads in the middle of C code that
+# does not expect it (CPython 3.11's ast.parse). The next generation lets go
+# of what was freed meanwhile.
+# By id(): a metaclass's __eq__ cannot make two classes' references one key.
+_holds: Dict[int, Tuple["weakref.ref[type]", str, str]] = {}
+_freed: List["weakref.ref[type]"] = []
 
 
 def hold(module: ModuleType, owner: type) -> None:
@@ -307,15 +292,34 @@ def hold(module: ModuleType, owner: type) -> None:
             _keys[name] = key
             _register_locked(module)
         _holders[name] = _holders.get(name, 0) + 1
-    finalizer = weakref.finalize(owner, _let_go, name, source)
-    finalizer.atexit = False  # nothing to tidy at shutdown
+        reference = weakref.ref(owner, _freed.append)
+        _holds[id(reference)] = (reference, name, source)
 
 
-def _let_go(name: str, source: str) -> None:
+def _let_go_of_freed() -> None:
+    """Releases the modules whose last class was freed since the last call."""
+    if not _freed:
+        return
+    released = []
     with LOCK:
-        left = _holders.get(name, 1) - 1
-        if left:
-            _holders[name] = left
-            return
-        _holders.pop(name, None)
-        _release(name, source)
+        while _freed:
+            entry = _holds.pop(id(_freed.pop()), None)
+            if entry is None:
+                continue
+            _, name, source = entry
+            left = _holders.get(name, 1) - 1
+            if left:
+                _holders[name] = left
+                continue
+            _holders.pop(name, None)
+            module = _release(name, source)
+            if module is not None:
+                released.append(module)
+    # A released module's functions and its namespace hold each other: a
+    # module whose functions nothing else holds (its class is gone) is
+    # emptied, which frees it now rather than at a collection of an old
+    # generation, after thousands of classes have piled up.
+    for module in released:
+        namespace = module.__dict__
+        if _most_references(_own_functions(namespace)) <= _UNHELD:
+            namespace.clear()

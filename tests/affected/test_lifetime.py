@@ -3,6 +3,7 @@
 import gc
 import linecache
 import sys
+import types
 import weakref
 from pathlib import Path
 from typing import Any, List, Tuple
@@ -24,6 +25,14 @@ def _factory_class() -> Any:
     return Searched
 
 
+def _other_class() -> Any:
+    class Other(MessagePassing):
+        def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+            return self.propagate(edge_index, x=x)
+
+    return Other
+
+
 def _generated() -> Tuple[List[str], List[str]]:
     stem = f"{__name__}_Searched"
     return ([name for name in sys.modules if name.startswith(stem)],
@@ -42,9 +51,25 @@ def test_classes_made_and_dropped_leave_nothing_behind() -> None:
         alive.append(weakref.ref(cls))
     del cls
     gc.collect()
-    gc.collect()
     assert [ref for ref in alive if ref() is not None] == []  # the shim holds no class
+    # Their modules go when the shim next generates one (no code of the shim
+    # runs inside the collector): a class of another name here.
+    _other_class()()
     assert _generated() == before
+
+
+def test_no_code_of_the_shim_runs_when_a_class_is_freed() -> None:
+    # Inside the garbage collector, Python drops a signal handler's exception
+    # and may switch threads in the middle of ast.parse (CPython 3.11 then
+    # fails PyG's inspector in another thread with a SystemError).
+    cls = _factory_class()
+    cls()
+    # (A base class's list of subclasses holds weak references without one.)
+    callbacks = [ref.__callback__ for ref in weakref.getweakrefs(cls)
+                 if ref.__callback__ is not None]
+    assert callbacks  # the shim's
+    assert [c for c in callbacks if not isinstance(c, types.BuiltinFunctionType)] == []
+    assert [c for c in gc.callbacks if "pyg_jit_shim" in getattr(c, "__module__", "")] == []
 
 
 def test_a_live_class_keeps_its_module_and_scripts_after_others_died() -> None:

@@ -18,7 +18,6 @@ This runs when a layer is built, never when it is called.
 import inspect
 import os
 import sys
-import weakref
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .. import modules
@@ -27,6 +26,7 @@ from ..patching import Context, Recorder
 from ..rendering import render, required_names
 from ..report import WARNING, GenerationError, describe, from_signal_handler, log
 from ..targets import PyG, directory_of
+from ..weak_classes import ClassMap, ClassSet
 
 # (method, template, name of its collect function)
 _KINDS = (
@@ -101,7 +101,7 @@ def _private_names(chain: List[str]) -> Dict[str, Any]:
 
 # Classes whose generation step the shim performed, or that it already named
 # as built without it: across patch()/unpatch(), each is named at most once.
-KNOWN: "weakref.WeakSet[type]" = weakref.WeakSet()
+KNOWN = ClassSet()
 
 
 class Construction:
@@ -113,7 +113,7 @@ class Construction:
         self._roots = pyg.roots
         self._directory = directory_of(pyg.message_passing)
         self._strict = context.strict
-        self._reported: weakref.WeakKeyDictionary[type, Set[str]] = weakref.WeakKeyDictionary()
+        self._reported: ClassMap[Set[str]] = ClassMap()
 
     # -- the wrapper around MessagePassing.__init__ ---------------------------
 

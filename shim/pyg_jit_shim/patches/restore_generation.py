@@ -21,12 +21,12 @@ This runs when a layer is unpickled (``torch.load``, ``pickle``,
 ``copy.deepcopy``), never when it is called.
 """
 
-import weakref
 from typing import Any, Dict, FrozenSet, Optional
 
 from ..patching import Context, Recorder
 from ..report import WARNING, ShimError, describe, from_signal_handler, log
 from ..targets import PyG
+from ..weak_classes import ClassSet
 from .construction import Construction
 
 
@@ -74,7 +74,7 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     assert construction is not None and fuse_aggregations is not None  # check()
     base = pyg.MessagePassing
     inspector_type = pyg.Inspector
-    failed: weakref.WeakSet[type] = weakref.WeakSet()
+    failed = ClassSet()
 
     def __setstate__(self: Any, state: Dict[str, Any]) -> None:
         super(base, self).__setstate__(state)
