@@ -302,8 +302,12 @@ def _let_go_of_freed() -> None:
         return
     released = []
     with LOCK:
-        while _freed:
-            entry = _holds.pop(id(_freed.pop()), None)
+        while True:
+            try:  # not `while _freed`: a signal handler may empty it in between
+                reference = _freed.pop()
+            except IndexError:
+                break
+            entry = _holds.pop(id(reference), None)
             if entry is None:
                 continue
             _, name, source = entry

@@ -25,8 +25,11 @@ class ClassMap(Generic[V]):
         self._freed: List[weakref.ref[type]] = []
 
     def _forget_freed(self) -> None:
-        while self._freed:
-            reference = self._freed.pop()
+        while True:
+            try:  # not `while self._freed`: another thread may empty it in between
+                reference = self._freed.pop()
+            except IndexError:
+                return
             key = self._classes.pop(id(reference), None)
             entry = self._entries.get(key) if key is not None else None
             if key is not None and entry is not None and entry[0] is reference:
