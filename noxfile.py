@@ -57,7 +57,8 @@ def tests(session: nox.Session, pyg: str) -> None:
     session.install("--no-compile", TORCH, f"torch-geometric=={pyg}")
     session.install("--no-compile", ".", "pytest", "pytest-xdist")
     # Most tests wait on fresh interpreters importing torch: one worker per core.
-    session.run("pytest", *(session.posargs or ["-q", "-p", "no:cacheprovider", "-n", "auto"]))
+    session.run("pytest", *(session.posargs or ["-q", "-p", "no:cacheprovider", "-n", "auto",
+                                                "--durations=15"]))
 
 
 @nox.session(python=PYTHON)
@@ -93,6 +94,7 @@ def py38(session: nox.Session) -> None:
 
 
 PACKAGE = Path("shim", "pyg_jit_shim")
+WRAPT_LOWEST = "wrapt==1.14.0"  # setup.cfg: wrapt>=1.14
 
 
 def _package_files() -> List[str]:
@@ -135,12 +137,18 @@ def build(session: nox.Session) -> None:
     target = os.path.abspath(os.path.join(session.create_tmp(), "service"))
     session.run("python", "-m", "venv", "--clear", target, silent=True)
     bin_dir = os.path.join(target, "bin")
+    # wrapt at the lowest release setup.cfg admits; the tests sessions get the newest.
     session.run(os.path.join(bin_dir, "python"), "-m", "pip", "install", "-q", "--no-compile",
-                TORCH, "torch-geometric==2.5.2", str(wheel.resolve()), external=True)
+                TORCH, "torch-geometric==2.5.2", WRAPT_LOWEST, str(wheel.resolve()),
+                external=True)
     with session.chdir(os.path.dirname(target)):
         session.run(os.path.join(bin_dir, "python"), "-c",
                     "import pyg_jit_shim, sys; "
                     f"sys.exit(not pyg_jit_shim.__file__.startswith({target!r}))",
+                    external=True, env={"PYTHONPATH": ""})
+        lowest = WRAPT_LOWEST.split("==")[1]
+        session.run(os.path.join(bin_dir, "python"), "-c",
+                    f"import wrapt, sys; sys.exit(wrapt.__version__ != {lowest!r})",
                     external=True, env={"PYTHONPATH": ""})
         session.run(os.path.join(bin_dir, "pyg-jit-shim"), "check", external=True,
                     env={"PYTHONPATH": ""})
@@ -176,7 +184,8 @@ def era(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def benchmark(session: nox.Session) -> None:
     """PyG 2.5.2 + shim against PyG 2.5.3, side by side; `-- --quick` for a smoke run,
-    `-- --only factory` (or import-shim, layers) for some measurements only."""
+    `-- --only factory` (or import-shim, layers) for some measurements only. Then
+    toggling under load, archives per call, and copies against PyG 2.5.2 alone."""
     # This venv: PyG 2.5.2 and the shim ("no shim" is this venv with PYG_JIT_SHIM=off).
     session.install(TORCH, "torch-geometric==2.5.2", ".")
     # The reference: PyG 2.5.3, with the shim installed too (a no-op there).
@@ -189,6 +198,8 @@ def benchmark(session: nox.Session) -> None:
                 "--python-shim", os.path.join(session.bin, "python"),
                 "--python-ref", reference_python, *session.posargs)
     session.run("python", "benchmarks/toggle.py")
+    session.run("python", "benchmarks/archives.py")  # pyg_jit_shim.save's archives per call
+    session.run("python", "benchmarks/copies.py")  # copies of a Sequential, against PyG alone
 
 
 @nox.session(python=PYTHON)
@@ -202,9 +213,10 @@ def stress(session: nox.Session, pyg: str) -> None:
 
 @nox.session(python=PYTHON)
 def shipping(session: nox.Session) -> None:
-    """The README's "Shipping a model" table: each artefact format saved in one
-    fresh process and loaded in another, on PyG 2.5.2 alone, with the shim,
-    2.5.3 and 2.6.1 (the shim installed everywhere: it leaves the others alone)."""
+    """docs/shipping.md's table: each artefact format saved in one fresh process
+    and loaded in another (the archives in C++ too), on PyG 2.5.2 alone, with
+    the shim, 2.5.3 and 2.6.1 (the shim installed everywhere: it leaves the
+    others alone)."""
     session.env["PYTHONDONTWRITEBYTECODE"] = ""
     session.install("--no-compile", TORCH, "torch-geometric==2.5.2", ".")
     columns = [f"PyG 2.5.2 alone=PYG_JIT_SHIM=off {session.bin}/python",
@@ -216,5 +228,7 @@ def shipping(session: nox.Session) -> None:
         session.run(python, "-m", "pip", "install", "-q", "--no-compile", TORCH,
                     f"torch-geometric=={release}", ".", external=True)
         columns.append(f"PyG {release}={python}")
-    session.run("python", "benchmarks/shipping.py",
+    # The archives in C++ too: the loader of tests/cpp, built against this torch.
+    session.run("python", "benchmarks/shipping.py", "--cpp",
+                os.path.join(session.create_tmp(), "cpp"),
                 *(arg for column in columns for arg in ("--python", column)), *session.posargs)

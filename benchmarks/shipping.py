@@ -9,7 +9,8 @@ from the root of a checkout (one column per ``--python``, given as
         --python "PyG 2.5.2 alone=PYG_JIT_SHIM=off /path/venv-2.5.2/bin/python" \\
         --python "PyG 2.5.2 + shim=/path/venv-2.5.2/bin/python" \\
         --python "PyG 2.5.3=/path/venv-2.5.3/bin/python" \\
-        --python "PyG 2.6.1=/path/venv-2.6.1/bin/python" [--formats a,b,c,d] [--json FILE]
+        --python "PyG 2.6.1=/path/venv-2.6.1/bin/python" [--formats a,b,c,d,e] \\
+        [--cpp BUILD_DIR] [--json FILE]
 
 Without ``--python`` it runs one column with this interpreter. The children get
 this process's environment (so ``PYTHONPATH=shim`` gives them the shim of the
@@ -26,6 +27,13 @@ the same inside a ``Sequential``), importable by both processes. Formats:
   b  ``torch.save(model)``; ``torch.load(weights_only=False)``, run, script
   c  as b, the model with a ``Sequential`` inside
   d  ``torch.jit.save(torch.jit.script(model))``; ``torch.jit.load``, run
+  e  ``pyg_jit_shim.save(torch.jit.script(model))``; ``torch.jit.load``, run
+
+The archives (d, e) are loaded in a process that imports neither PyG nor the
+shim, as a service that serves only the archive. With ``--cpp BUILD_DIR`` the
+C++ program of ``tests/cpp`` is built there against this interpreter's torch
+and loads them too (``torch::jit::load``, libtorch only), on inputs and
+outputs stored in the archive: a row "in C++" after each.
 
 One process saves every format; each format loads in a fresh process of its
 own, as a serving host would (a class built by one format's loading would
@@ -38,6 +46,7 @@ table on stdout (cells cut at 90 characters; ``--json`` has them whole).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shlex
@@ -65,7 +74,10 @@ FORMATS: Dict[str, Format] = {
     "c": Format("`torch.save(model)`, a `Sequential` inside", "SequentialNet",
                 ("load", "eager", "script")),
     "d": Format("`torch.jit.save(torch.jit.script(model))`", "Net", ("jit.load", "run")),
+    "e": Format("`pyg_jit_shim.save(torch.jit.script(model))`", "Net", ("jit.load", "run")),
 }
+ARCHIVES = ("d", "e")
+EXTRA = "conformance.pt"  # tests/cpp_loader.EXTRA: inputs and output, for C++
 
 
 class Column(NamedTuple):
@@ -111,6 +123,9 @@ def child_save(directory: Path, formats: Sequence[str]) -> Dict[str, Any]:
 
     x, edge_index = shipping_model.inputs()
     saved: Dict[str, Optional[str]] = {}
+    # Scripted once per model: a second torch.jit.script of a class whose first
+    # one failed fails for another reason ("Can't redefine method").
+    scripts: Dict[str, Any] = {}
     for key in formats:
         fmt = FORMATS[key]
         torch.manual_seed(0)
@@ -122,11 +137,31 @@ def child_save(directory: Path, formats: Sequence[str]) -> Dict[str, Any]:
         try:
             if key == "a":
                 torch.save(model.state_dict(), path)
-            elif key == "d":
+            elif key in ARCHIVES:
                 step = "script"
-                scripted = torch.jit.script(model)
-                step = "jit.save"
-                torch.jit.save(scripted, str(path))
+                if fmt.model not in scripts:
+                    try:
+                        scripts[fmt.model] = torch.jit.script(model)
+                    except Exception as error:
+                        scripts[fmt.model] = error
+                if isinstance(scripts[fmt.model], Exception):
+                    raise scripts[fmt.model]
+                scripted = scripts[fmt.model]
+                buffer = io.BytesIO()
+                with torch.no_grad():
+                    torch.save({"args": (x, edge_index), "expected": model(x, edge_index)},
+                               buffer)
+                extra = {EXTRA: buffer.getvalue()}
+                if key == "d":
+                    step = "jit.save"
+                    torch.jit.save(scripted, str(path), _extra_files=extra)
+                else:
+                    step = "pyg_jit_shim.save"
+                    if imported == "absent":
+                        raise RuntimeError("pyg_jit_shim is not installed")
+                    import pyg_jit_shim
+
+                    pyg_jit_shim.save(scripted, str(path), _extra_files=extra)
             else:
                 torch.save(model, path)
         except Exception as error:
@@ -138,6 +173,8 @@ def child_save(directory: Path, formats: Sequence[str]) -> Dict[str, Any]:
 
 
 def child_load(directory: Path, key: str) -> Dict[str, Any]:
+    if key in ARCHIVES:
+        return _load_archive(directory, key)
     imported = _import_shim()
     import shipping_model
     import torch
@@ -153,8 +190,6 @@ def child_load(directory: Path, key: str) -> Dict[str, Any]:
         if key == "a":
             model = getattr(shipping_model, fmt.model)()
             model.load_state_dict(torch.load(path))
-        elif key == "d":
-            model = torch.jit.load(str(path))
         else:
             model = torch.load(path, weights_only=False)
         model.eval()
@@ -173,6 +208,33 @@ def child_load(directory: Path, key: str) -> Dict[str, Any]:
     except Exception as error:
         failure = f"{step}: {first_line(error)}"
     return {"shim": _shim_verdict(imported), "done": done, "failure": failure}
+
+
+def _load_archive(directory: Path, key: str) -> Dict[str, Any]:
+    """As a service that serves the archive alone: neither PyG nor the shim."""
+    import torch
+
+    step = "jit.load"
+    try:
+        extra = {EXTRA: ""}
+        model = torch.jit.load(str(directory / f"{key}.pt"), _extra_files=extra)
+        data = torch.load(io.BytesIO(extra[EXTRA]))  # type: ignore[arg-type]
+        step = "run"
+        with torch.no_grad():
+            _compare(model(*data["args"]), data["expected"])
+        imported = [name for name in ("torch_geometric", "pyg_jit_shim") if name in sys.modules]
+        failure = f"run: imported {', '.join(imported)}" if imported else None
+    except Exception as error:
+        failure = f"{step}: {first_line(error)}"
+    return {"shim": "not imported", "done": [], "failure": failure}
+
+
+def _in_cpp(executable: Path, archive: Path) -> str:
+    sys.path.insert(0, str(HERE.parents[1]))
+    from tests.cpp_loader import run_loader
+
+    outcome = run_loader(executable, archive, EXTRA)
+    return "ok" if outcome["status"] == "ok" else f"{outcome['status']}: {outcome['detail']}"
 
 
 # -- the driver --------------------------------------------------------------------
@@ -207,7 +269,7 @@ def _run_child(column: Column, args: Sequence[str]) -> Dict[str, Any]:
     return {"crashed": errors[-1] if errors else f"exit status {result.returncode}"}
 
 
-def measure(column: Column, formats: Sequence[str]) -> Dict[str, Any]:
+def measure(column: Column, formats: Sequence[str], cpp: Optional[Path]) -> Dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shipping-") as directory:
         saved = _run_child(column, ["save", directory, ",".join(formats)])
         cells: Dict[str, str] = {}
@@ -222,6 +284,10 @@ def measure(column: Column, formats: Sequence[str]) -> Dict[str, Any]:
                     cells[key] = f"load: {loaded['crashed']}"
                 else:
                     cells[key] = "ok" if loaded["failure"] is None else loaded["failure"]
+                if cpp is not None and key in ARCHIVES:
+                    cells[key + " C++"] = _in_cpp(cpp, Path(directory, f"{key}.pt"))
+            if cpp is not None and key in ARCHIVES:
+                cells.setdefault(key + " C++", cells[key])  # not saved: nothing to load
     return {"label": column.label, "pyg": saved.get("pyg"), "torch": saved.get("torch"),
             "shim": saved.get("shim"), "cells": cells}
 
@@ -240,6 +306,9 @@ def table(results: Sequence[Dict[str, Any]], formats: Sequence[str]) -> str:
         fmt = FORMATS[key]
         title = f"({key}) {fmt.title}: {' → '.join(fmt.steps)}"
         rows.append([title] + [_cell(r["cells"][key]) for r in results])
+        if key + " C++" in results[0]["cells"]:
+            rows.append([f"({key}) in C++: torch::jit::load, run"]
+                        + [_cell(r["cells"][key + " C++"]) for r in results])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
@@ -249,6 +318,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         metavar="LABEL=[VAR=VALUE ...] INTERPRETER")
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--cpp", type=Path, metavar="BUILD_DIR",
+                        help="build tests/cpp there and load the archives in C++ too")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -264,10 +335,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if unknown:
         parser.error(f"unknown format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}")
     columns = args.python or [Column("this interpreter", [sys.executable], {})]
+    cpp = None
+    if args.cpp is not None:
+        sys.path.insert(0, str(HERE.parents[1]))
+        from tests.cpp_loader import build_loader
+
+        cpp = build_loader(args.cpp)
     results = []
     for column in columns:
         print(f"measuring {column.label} ...", file=sys.stderr)
-        results.append(measure(column, formats))
+        results.append(measure(column, formats, cpp))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results, formats))

@@ -1,18 +1,31 @@
-"""Reading the README as its tests do: marked samples of output, the commands."""
+"""Reading the README and docs/ as their tests do: marked samples of output,
+the commands."""
 
 import re
+from pathlib import Path
 from typing import List
 
 from tests.helpers import REPO
 
 README = REPO / "README.md"
+PAGES = [README, *sorted((REPO / "docs").glob("*.md"))]
 ELISION = "..."
 
 
+def text() -> str:
+    """The README and every page of docs/, one after another."""
+    return "\n".join(page.read_text() for page in PAGES)
+
+
+def page_with(marker: str) -> Path:
+    (found,) = [page for page in PAGES if f"<!-- {marker}" in page.read_text()]
+    return found
+
+
 def sample(marker: str) -> List[str]:
-    """The lines of the code block after ``<!-- marker ...-->`` in the README,
-    without the lines that show the command (``$ ...``)."""
-    text = README.read_text()
+    """The lines of the code block after ``<!-- marker ...-->`` (on the one page
+    that has it), without the lines that show the command (``$ ...``)."""
+    text = page_with(marker).read_text()
     after = text[text.index(f"<!-- {marker}"):]
     body = after[after.index("```"):]
     body = body[body.index("\n") + 1:]
@@ -42,6 +55,6 @@ def mismatch(shown: List[str], real: List[str]) -> str:
 
 
 def nox_commands() -> List[str]:
-    """Every session named after ``nox -s`` in the README, as typed."""
-    found = re.findall(r"""nox -s ("[^"]+"|'[^']+'|[^\s`]+)""", README.read_text())
+    """Every session named after ``nox -s`` in the README and docs/, as typed."""
+    found = re.findall(r"""nox -s ("[^"]+"|'[^']+'|[^\s`]+)""", text())
     return [name.strip("\"'") for name in found]

@@ -18,63 +18,28 @@ import os
 import sys
 
 from . import changes, detect
-from .report import INFO, WARNING, ShimError, describe, from_signal_handler, log
+from .pyg_names import PACKAGE, TEMPLATE
+from .report import INFO, WARNING, ShimError, describe, log, pass_on
 from .settings import OFF, STRICT, Settings, read_settings
+from .status import (
+    ABSENT,
+    DISABLED,
+    FAILED,
+    PARTIAL,
+    PATCHED,
+    PENDING,
+    UNKNOWN,
+    UNPATCHED,
+    UNTOUCHED,
+    Status,
+)
 from .watch import Watcher, initializing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Mapping, Optional, Tuple
+    from typing import Any, Mapping, Optional, Tuple
 
-PACKAGE = "torch_geometric"
 MARKER = changes.MARKER
-
-PATCHED = "patched"  # every patch for the release is in place
-PARTIAL = "partial"  # some patches did not fit this build and were skipped
-FAILED = "failed"  # the release needs repair, but nothing could be applied
-PENDING = "pending"  # an affected release; waiting for torch_geometric's import
-UNTOUCHED = "untouched"  # a release that needs nothing
-UNKNOWN = "unknown"  # cannot tell which release is installed
-ABSENT = "absent"  # torch_geometric is not installed
-DISABLED = "disabled"  # PYG_JIT_SHIM=off
-UNPATCHED = "unpatched"  # unpatch() restored PyG's own objects
-
-
-class Status:
-    """What :func:`pyg_jit_shim.status` returns; read-only."""
-
-    FIELDS = ("pyg_version", "verdict", "fixes", "skipped", "reason", "mode")
-    __slots__ = FIELDS
-
-    pyg_version: Optional[str]
-    verdict: str
-    fixes: Tuple[str, ...]  # ids from pyg_jit_shim.fixes.FIXES now in effect
-    skipped: Tuple[str, ...]  # "<patch>: <why>" for patches that did not fit
-    reason: str
-    mode: str
-
-    def __init__(self, pyg_version: Optional[str], verdict: str, fixes: Tuple[str, ...],
-                 skipped: Tuple[str, ...], reason: str, mode: str) -> None:
-        values = (pyg_version, verdict, tuple(fixes), tuple(skipped), reason, mode)
-        for name, value in zip(self.FIELDS, values):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Status is read-only")
-
-    def as_dict(self) -> Dict[str, Any]:
-        return {name: getattr(self, name) for name in self.FIELDS}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Status) and self.as_dict() == other.as_dict()
-
-    def __hash__(self) -> int:
-        return hash(tuple(self.as_dict().values()))
-
-    def __repr__(self) -> str:
-        return "Status({})".format(", ".join(
-            f"{name}={getattr(self, name)!r}" for name in self.__slots__))
-
 
 class _State:
     def __init__(self) -> None:
@@ -197,7 +162,7 @@ def _converge() -> None:
 def _settled() -> bool:
     if not _state.wanted:
         return (_state.decided is None and _state.status.verdict not in (PENDING, FAILED)
-                and changes.current(sys.modules.get(changes.TEMPLATE)) is None)
+                and changes.current(sys.modules.get(TEMPLATE)) is None)
     module = _complete()
     return module is None or _state.decided is module
 
@@ -212,7 +177,7 @@ def _step() -> None:
 
 
 def _reconcile() -> None:
-    record = changes.current(sys.modules.get(changes.TEMPLATE))
+    record = changes.current(sys.modules.get(TEMPLATE))
     verdict = _state.status.verdict
     if record is not None and verdict not in (PATCHED, PARTIAL):
         _set_applied(record, _state.release)
@@ -224,7 +189,7 @@ def _reconcile() -> None:
 
 def _carry_out() -> None:
     if not _state.wanted:
-        record = changes.current(sys.modules.get(changes.TEMPLATE))
+        record = changes.current(sys.modules.get(TEMPLATE))
         if record is not None:
             changes.undo(record)
         _state.decided = None
@@ -242,8 +207,7 @@ def _carry_out() -> None:
         _decided(module)
         raise
     except Exception as error:
-        if from_signal_handler(error):
-            raise  # undecided: the next request decides
+        pass_on(error)  # undecided: the next request decides
         _set(FAILED, describe(error))
         _decided(module)
         if strict:
@@ -258,15 +222,6 @@ def _decided(module: Any) -> None:
     _state.decided = module
     if _state.pending is module:
         _state.pending = None
-
-
-def _release(version: str) -> Tuple[str, ...]:
-    digits = ""
-    for char in version:
-        if not (char.isdigit() or char == "."):
-            break
-        digits += char
-    return tuple([*digits.strip(".").split("."), "0", "0", "0"][:3])
 
 
 def _refuse(problem: str, strict: bool) -> None:
@@ -291,8 +246,8 @@ def _decide(module: Any, strict: bool) -> None:
                 f"module ({where}) has no __version__ to confirm it", strict)
         return
     forecast = _state.release
-    if forecast is not None and installed.version is not None and (
-            _release(installed.version) == _release(runtime)):
+    same = detect.leading_release(installed.version or "") == detect.leading_release(runtime)
+    if forecast is not None and installed.version is not None and same:
         # The same release: the metadata's string says more ("2.5.2+vendor1",
         # "2.5.2.dev0") than a __version__ that vendors rarely change.
         release = forecast
@@ -301,7 +256,7 @@ def _decide(module: Any, strict: bool) -> None:
         if release.note:
             log(WARNING if release.warn else INFO, release.note)
     _state.release = release
-    if installed.version is not None and _release(installed.version) != _release(runtime):
+    if installed.version is not None and not same:
         problem = (f"the metadata says torch_geometric {installed.version} but the imported "
                    f"module ({where}) says {runtime!r}: another copy on sys.path? The "
                    "imported code decides")
@@ -320,16 +275,15 @@ def _decide(module: Any, strict: bool) -> None:
 
 
 def _patch_loaded(release: detect.Release, strict: bool) -> None:
-    from . import targets
+    from . import pyg_objects
     from .dump import configure
-    from .patching import Context
 
     assert release.affected is not None
-    pyg = targets.load()
+    pyg = pyg_objects.load()
     record = changes.current(pyg.template)
     if record is None:
         configure(_state.settings.dump_dir)
-        record = changes.apply(pyg, release.affected, Context(strict))
+        record = changes.apply(pyg, release.affected, strict)
     _set_applied(record, release)
 
 

@@ -9,7 +9,7 @@ thread waits while PyG's code, an import, a user's handler or a layer runs,
 and a signal handler that calls ``patch()`` inside ``unpatch()`` cannot
 deadlock: its request is carried out when the interrupted call resumes.
 
-Every change is recorded before it is made (:class:`~.patching.Recorder`), so
+Every change is recorded before it is made (:class:`~.recording.Recorder`), so
 that it can be finished or taken back from any point:
 
 * an exception from a signal handler (``KeyboardInterrupt``, a timeout) takes
@@ -26,14 +26,15 @@ from __future__ import annotations
 import sys
 import threading
 
+from .pyg_names import TEMPLATE
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional, Tuple
 
-    from .patching import Context, Recorder
-    from .targets import PyG
+    from .pyg_objects import PyG
+    from .recording import Recorder
 
-TEMPLATE = "torch_geometric.template"
 # Set on torch_geometric.template while patched: a second copy of the shim (or a
 # reload) finds it and adopts the patches instead of stacking its own.
 MARKER = "__pyg_jit_shim__"
@@ -84,15 +85,15 @@ def current(template: Any) -> Optional[Record]:
     return record if hasattr(record, "recorders") else None
 
 
-def apply(pyg: PyG, release: str, context: Context) -> Record:
+def apply(pyg: PyG, release: str, strict: bool) -> Record:
     """Applies the patches for ``release``, all or none: any exception takes back
     what was applied before it reaches the caller."""
-    from .registry import apply_patches
+    from .applying import apply_patches
 
     record = Record(release)
     _in_flight[:] = [("apply", record)]
     try:
-        record.fixes, record.skipped = apply_patches(pyg, release, context, record.recorders)
+        record.fixes, record.skipped = apply_patches(pyg, release, strict, record.recorders)
         if record.recorders:
             setattr(pyg.template, MARKER, record)
     except BaseException:

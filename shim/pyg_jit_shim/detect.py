@@ -12,13 +12,13 @@ import os
 import sys
 
 from .fixes import AFFECTED, WINDOW
-from .report import from_signal_handler
+from .pyg_names import PACKAGE
+from .report import pass_on
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterable, Optional, Tuple
 
-PACKAGE = "torch_geometric"
 _METADATA_FILES = {".dist-info": "METADATA", ".egg-info": "PKG-INFO"}
 
 
@@ -79,8 +79,7 @@ def _from_importlib() -> Optional[str]:
     try:
         return metadata.version(PACKAGE)
     except Exception as error:
-        if from_signal_handler(error):
-            raise
+        pass_on(error)
         return None
 
 
@@ -133,6 +132,19 @@ def _plain_release(version: str) -> Optional[Tuple[int, ...]]:
     if 1 <= len(parts) <= 3 and all([part.isdigit() for part in parts]):
         return tuple(int(part) for part in parts)
     return None
+
+
+def leading_release(version: str) -> Tuple[int, ...]:
+    """The release a version string starts with, as three numbers: "2.5.2",
+    "2.5.2+vendor1", "2.5.2.dev0" and "2.5.2rc1" all give (2, 5, 2); () where it
+    does not start with a digit."""
+    digits = ""
+    for char in version:
+        if not (char.isdigit() or char == "."):
+            break
+        digits += char
+    parts = [int(part) if part else 0 for part in digits.strip(".").split(".") if digits]
+    return _three(tuple(parts)) if parts else ()
 
 
 def _three(release: Tuple[int, ...]) -> Tuple[int, ...]:

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Iterator, Optional
 
-from .report import WARNING, describe, from_signal_handler, log
+from .report import WARNING, describe, log, pass_on
 
 _directory: Optional[str] = None
 # Counts failed writes; next() on it is atomic, so exactly one caller sees 0
@@ -98,8 +98,7 @@ def write(name: str, source: str) -> None:
     try:
         _write(directory, name, source)
     except Exception as error:  # debugging aid only: the layer must still build
-        if from_signal_handler(error):
-            raise
+        pass_on(error)
         if next(_failures) == 0:
             log(WARNING, "cannot write generated sources to %s=%s: %s; layers are "
                 "built as usual, without copies", "PYG_JIT_SHIM_DUMP_DIR", directory,

@@ -18,7 +18,8 @@ from types import FunctionType, ModuleType, TracebackType
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import dump
-from .report import ShimError, describe, from_signal_handler
+from .report import ShimError, describe, pass_on
+from .weak_classes import Freed
 
 # Serializes registration: held for a few lines of the shim's own bookkeeping,
 # never while generated, PyG's or a user's code runs or an import happens.
@@ -152,8 +153,7 @@ def compile_module(
                 error.lineno, _line(source, error.lineno),
             ) from error
         except Exception as error:
-            if from_signal_handler(error):
-                raise
+            pass_on(error)
             line = _failing_line(error.__traceback__, filename)
             raise GeneratedCodeError(
                 final, f"fails to execute: {describe(error)}", line, _line(source, line)
@@ -185,7 +185,7 @@ def _register_locked(module: ModuleType) -> None:
     _reserved.pop(module.__name__, None)
 
 
-def _release(name: str, source: str) -> Optional[ModuleType]:
+def _forget(name: str, source: str) -> Optional[ModuleType]:
     """Forgets the module ``name`` built from ``source`` (it holds neither, so
     that it cannot keep them alive); returns it if it left ``sys.modules``."""
     key = _keys.pop(name, None)
@@ -269,15 +269,12 @@ def shared_module(name: str, source: str, required: Sequence[str],
 # How many live classes use each module that classes hold (by name). A module
 # without holders (Sequential's) stays; one whose last holder is freed goes.
 _holders: Dict[str, int] = {}
-# What each holding class's weak reference stands for. When a class is freed,
-# the builtin list.append puts its reference in _freed: no code of the shim
-# runs inside the garbage collector, where Python would drop a signal
-# handler's exception and could switch threads in the middle of C code that
-# does not expect it (CPython 3.11's ast.parse). The next generation lets go
-# of what was freed meanwhile.
+# What each holding class's weak reference stands for (weak_classes.Freed: no
+# code of the shim runs inside the garbage collector). The next generation
+# lets go of what was freed meanwhile.
 # By id(): a metaclass's __eq__ cannot make two classes' references one key.
 _holds: Dict[int, Tuple["weakref.ref[type]", str, str]] = {}
-_freed: List["weakref.ref[type]"] = []
+_freed = Freed()
 
 
 def hold(module: ModuleType, owner: type) -> None:
@@ -292,7 +289,7 @@ def hold(module: ModuleType, owner: type) -> None:
             _keys[name] = key
             _register_locked(module)
         _holders[name] = _holders.get(name, 0) + 1
-        reference = weakref.ref(owner, _freed.append)
+        reference = _freed.watch(owner)
         _holds[id(reference)] = (reference, name, source)
 
 
@@ -303,9 +300,8 @@ def _let_go_of_freed() -> None:
     released = []
     with LOCK:
         while True:
-            try:  # not `while _freed`: a signal handler may empty it in between
-                reference = _freed.pop()
-            except IndexError:
+            reference = _freed.pop()
+            if reference is None:
                 break
             entry = _holds.pop(id(reference), None)
             if entry is None:
@@ -316,7 +312,7 @@ def _let_go_of_freed() -> None:
                 _holders[name] = left
                 continue
             _holders.pop(name, None)
-            module = _release(name, source)
+            module = _forget(name, source)
             if module is not None:
                 released.append(module)
     # A released module's functions and its namespace hold each other: a

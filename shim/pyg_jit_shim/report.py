@@ -20,7 +20,8 @@ WARNING = 30
 
 
 class ShimError(RuntimeError):
-    """Raised under ``PYG_JIT_SHIM=strict`` where ``auto`` would only log."""
+    """The shim's errors: under ``PYG_JIT_SHIM=strict`` where ``auto`` would
+    only log, and from :func:`pyg_jit_shim.save`."""
 
 
 class GenerationError(ShimError):
@@ -67,3 +68,19 @@ def from_signal_handler(error: BaseException) -> bool:
             return True
         traceback = traceback.tb_next
     return False
+
+
+def pass_on(error: BaseException) -> None:
+    """Raise ``error`` again where it came out of a signal handler
+    (:func:`from_signal_handler`); return where the shim may handle it."""
+    if from_signal_handler(error):
+        raise error
+
+
+class ArchiveError(ShimError):
+    """:func:`pyg_jit_shim.save` cannot write an archive that loads; nothing was written."""
+
+
+class UnsaveableError(ArchiveError):
+    """The module's own code holds something TorchScript cannot write, out of
+    the shim's reach (the message names it and what to change)."""

@@ -15,6 +15,26 @@ from typing import Dict, Generic, List, Optional, Tuple, TypeVar
 V = TypeVar("V")
 
 
+class Freed:
+    """Weak references to classes, each queued here once its class is freed."""
+
+    def __init__(self) -> None:
+        self._queue: List[weakref.ref[type]] = []
+
+    def watch(self, cls: type) -> "weakref.ref[type]":
+        return weakref.ref(cls, self._queue.append)
+
+    def __bool__(self) -> bool:
+        return bool(self._queue)
+
+    def pop(self) -> "Optional[weakref.ref[type]]":
+        """The reference of a class freed meanwhile, or None."""
+        try:  # not `if self._queue`: another thread or a handler may empty it in between
+            return self._queue.pop()
+        except IndexError:
+            return None
+
+
 class ClassMap(Generic[V]):
     """A mapping from live classes to values, by identity."""
 
@@ -22,13 +42,12 @@ class ClassMap(Generic[V]):
         # id(class) -> (its reference, value); id(reference) -> id(class).
         self._entries: Dict[int, Tuple[weakref.ref[type], V]] = {}
         self._classes: Dict[int, int] = {}
-        self._freed: List[weakref.ref[type]] = []
+        self._freed = Freed()
 
     def _forget_freed(self) -> None:
         while True:
-            try:  # not `while self._freed`: another thread may empty it in between
-                reference = self._freed.pop()
-            except IndexError:
+            reference = self._freed.pop()
+            if reference is None:
                 return
             key = self._classes.pop(id(reference), None)
             entry = self._entries.get(key) if key is not None else None
@@ -44,7 +63,7 @@ class ClassMap(Generic[V]):
         found = self.get(cls)
         if found is not None:
             return found
-        reference = weakref.ref(cls, self._freed.append)
+        reference = self._freed.watch(cls)
         self._classes[id(reference)] = id(cls)
         self._entries[id(cls)] = (reference, value)
         return value

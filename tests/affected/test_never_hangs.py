@@ -61,7 +61,7 @@ IN_FLIGHT = {
 CHANGING = {
     "patch(), between two patches": ("patch", "apply", "pyg_jit_shim/patches", 2),
     "patch(), before its status": ("patch", "_set_applied", "pyg_jit_shim", 0),
-    "unpatch(), between two patches": ("unpatch", "undo", "pyg_jit_shim/patching", 2),
+    "unpatch(), between two patches": ("unpatch", "undo", "pyg_jit_shim/recording", 2),
 }
 
 # Each in-flight scenario builds a class never built before in the process.
@@ -343,4 +343,61 @@ def test_import_the_shim_while_another_thread_imports_pyg(tmp_path: Path, held_a
     assert before == "pending"
     assert (verdict, consistent, scripted, gcn) == ("patched", True, True, True)
     assert watching == []  # the import watcher left sys.meta_path
+    assert logged == []
+
+
+# -- jinja2's locks --------------------------------------------------------------
+
+# jinja2 keeps compiled templates and lexers in its LRUCache, which takes a
+# plain threading.Lock at every lookup (PyG's own generator goes through it).
+# The shim renders without: a layer or a Sequential is built while this thread
+# holds that lock (a signal handler that builds one interrupted jinja2 there),
+# and in a child forked while another thread holds it.
+JINJA = r"""
+import jinja2
+from jinja2 import lexer, utils
+from torch_geometric.nn import Sequential
+
+locks = [lexer._lexer_cache._wlock]
+real = (isinstance(jinja2.Environment().cache, utils.LRUCache)
+        and all(type(lock) is type(threading.Lock()) for lock in locks))
+
+
+def build():
+    sequential = Sequential("x0, edge_index", [(GCNConv(4, 4), "x0, edge_index -> x0")])
+    return [usable(fresh_class()()), scripts(fresh_class()()),
+            sequential(x, edge_index).shape == x.shape]
+
+
+for lock in locks:
+    lock.acquire()
+held_here = build()
+for lock in locks:
+    lock.release()
+
+holding, done = threading.Event(), threading.Event()
+
+
+def hold():
+    for lock in locks:
+        lock.acquire()
+    holding.set()
+    done.wait(60)
+    for lock in locks:
+        lock.release()
+
+
+threading.Thread(target=hold).start()
+holding.wait(60)
+child = in_child(build)
+done.set()
+print(json.dumps([real, held_here, child, records]))
+"""
+
+
+def test_rendering_takes_none_of_jinja2s_locks(tmp_path: Path) -> None:
+    real, held_here, child, logged = _run(tmp_path, JINJA)
+    assert real  # the locks held are the ones jinja2's caches take
+    assert held_here == [True, True, True]
+    assert child == [True, True, True]
     assert logged == []

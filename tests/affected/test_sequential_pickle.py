@@ -293,12 +293,14 @@ def test_a_child_that_refers_back_to_its_model_still_pickles() -> None:
 
 def test_the_built_class_is_unchanged_but_for_pickling() -> None:
     # What a Sequential(...) call returns is PyG's generated class, from PyG's
-    # unchanged source; the class gains only its __reduce_ex__.
+    # unchanged source; the class gains only its __reduce_ex__ (for pickles),
+    # and __copy__ and __deepcopy__ (copies as without the shim).
     model = sequential_models.encoder(8)
     cls = type(model)
     module = sys.modules[cls.__module__]
     assert cls.__name__ == "Sequential" and module.Sequential is cls
-    methods = {"__getitem__", "__len__", "__repr__", "__reduce_ex__"}
+    methods = {"__getitem__", "__len__", "__repr__", "__reduce_ex__", "__copy__",
+               "__deepcopy__"}
     assert {name for name in vars(cls) if not name.startswith("__") or name in methods} == {
         "reset_parameters", "forward", *methods}
 

@@ -1,5 +1,5 @@
 """Random schedules of builds, restores, toggling, forks and raising signals
-at once (tests/stress.py): a few fixed seeds here, more with `nox -s stress`."""
+at once (tests/stress.py): one fixed seed here, more with `nox -s stress`."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 
 from tests.stress import run_schedule
 
-SEEDS = [1, 2]
+SEEDS = [1]  # CI's share; `nox -s stress` runs 50
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -8,7 +8,7 @@ from typing import Any, Dict, Set
 
 import pyg_jit_shim
 from tests.helpers import REPO
-from tests.readme import README, nox_commands
+from tests.readme import nox_commands, text
 
 
 def _constants(tree: ast.Module) -> Dict[str, Any]:
@@ -58,7 +58,7 @@ def test_one_version_everywhere() -> None:
     assert metadata.version("pyg-jit-shim") == version  # what pip installed
     changelog = (REPO / "CHANGELOG.md").read_text()
     assert re.findall(r"^## (\S+)", changelog, flags=re.M)[0] == version
-    readme = README.read_text()
+    readme = text()
     # pyg-jit-shim==X, the files pyg_jit_shim-X-..., and the git tag vX
     pinned = set(re.findall(r"pyg[-_]jit[-_]shim(?:==|-)(\d+\.\d+\.\d+)", readme)
                  + re.findall(r"@v(\d+\.\d+\.\d+)", readme))

@@ -64,6 +64,19 @@ class Net(torch.nn.Module):
         return self.tail(self.custom(x, edge_index), edge_index)
 
 
+class UntypedDefault(torch.nn.Module):
+    """``scale=None`` without a type: TorchScript takes it for a Tensor whose
+    default is an undefined Tensor, which torch.jit.save cannot write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = GCNConv(8, 8)
+
+    def forward(self, x: Tensor, edge_index: Tensor, scale=None) -> Tensor:  # type: ignore
+        x = self.conv(x, edge_index)
+        return x if scale is None else x * scale
+
+
 class Last(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return x
@@ -90,6 +103,11 @@ def build_unscriptable() -> Net:
 def build_diverging() -> Net:
     torch.manual_seed(0)
     return Net(Diverging())
+
+
+def build_unsavable() -> UntypedDefault:
+    torch.manual_seed(0)
+    return UntypedDefault()
 
 
 NOT_CALLABLE = 3

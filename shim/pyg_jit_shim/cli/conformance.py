@@ -55,6 +55,8 @@ from typing import (
 __all__ = [
     "EXPECTED_FILE",
     "STATUSES",
+    "Archive",
+    "Archives",
     "Result",
     "ROUND_TRIP_STATUSES",
     "LOAD_STATUSES",
@@ -73,6 +75,7 @@ __all__ = [
     "save_eager",
     "save_scripted",
     "scripted_code",
+    "shorten",
 ]
 
 STATUSES = (
@@ -109,7 +112,15 @@ LOAD_STATUSES = (
 
 ATOL = 1e-6
 EXPECTED_FILE = "expected_2_5_3.json"
-_DETAIL_WIDTH = 200
+# The one width of every message the command line shortens (check's rows,
+# check --model's details, a child interpreter's last words). A TorchScript
+# error's first line is up to ~150 characters, and check --model adds the
+# file and line where compiling stopped: 300 keeps both whole with a long
+# path, and still cuts a runaway message to a few terminal lines. The rule
+# lives here, not in a module of its own, because this file must stand
+# alone: it is loaded from its path where only torch is installed.
+MESSAGE_WIDTH = 300
+_ELLIPSIS = "..."
 
 
 class Result(NamedTuple):
@@ -437,11 +448,28 @@ def _first_line(exc: BaseException) -> str:
     return ""
 
 
+def shorten(text: str) -> str:
+    """``text`` as one line of at most :data:`MESSAGE_WIDTH` characters: a
+    longer one is cut at a word boundary and ends with "...", so that a
+    reader sees it was cut. The shim's own explanations are never passed
+    here: they are printed whole."""
+    line = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    if len(line) <= MESSAGE_WIDTH:
+        return line
+    room = MESSAGE_WIDTH - len(_ELLIPSIS)
+    cut = line[:room + 1].rfind(" ")
+    # One long token (a path, a type): cutting inside it beats dropping most
+    # of the room.
+    kept = line[:cut] if cut > room // 2 else line[:room]
+    return kept.rstrip(" ,;:") + _ELLIPSIS
+
+
+def _described(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_first_line(exc)}".rstrip(": ")
+
+
 def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {_first_line(exc)}".rstrip(": ")
-    if len(text) > _DETAIL_WIDTH:
-        text = text[:_DETAIL_WIDTH - 3] + "..."
-    return text
+    return shorten(_described(exc))
 
 
 def _missing_dependency(exc: BaseException) -> bool:
@@ -585,8 +613,10 @@ def eager_output(name: str) -> Tuple[str, Any]:
             return _failed(name, "eager-failed", exc)[1:3]
 
 
-def run_case(name: str) -> Result:
-    """Build, run, script, run scripted and compare the layer ``name``.
+def run_case(name: str, archives: Optional["Archives"] = None) -> Result:
+    """Build, run, script, run scripted and compare the layer ``name``; with
+    ``archives``, also write both archives of a case that ends "scripted"
+    (:meth:`Archives.keep`).
 
     Never raises; deterministic (seeds a forked torch RNG, so the caller's
     RNG state is untouched, and uses ``.eval()``). Warnings (e.g.
@@ -602,13 +632,78 @@ def run_case(name: str) -> Result:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return _run(name)
+            return _run(name, keep=None if archives is None else archives.keep(name))
         except Exception as exc:  # a bug in a case: report, do not raise
             return Result(name, "build-failed", _one_line(exc), None)
 
 
 # The inputs and the eager output travel inside the TorchScript archive.
 _SAVED_DATA = "conformance.pt"
+# Who wrote an archive: check's self-test compares the two.
+PLAIN, REPAIRED = "torch.jit.save", "pyg_jit_shim.save"
+
+
+class Archive(NamedTuple):
+    status: str  # "saved", "save-failed" or "out-of-reach" (UnsaveableError)
+    detail: str
+    path: Optional[str]  # where it was written; None when it was not
+    repaired: bool  # pyg_jit_shim.save wrote a repaired copy, not torch.jit.save's
+
+
+class Archives:
+    """Both archives of each scripted case, written while the case is scripted
+    (no second build): ``torch.jit.save``'s in ``<directory>/plain`` and
+    ``pyg_jit_shim.save``'s in ``<directory>/repaired``, each with the case's
+    inputs and eager output, for :func:`check_saved`. Where the shim's archive
+    is torch.jit.save's own (it loaded as it was), it is not written twice."""
+
+    def __init__(self, directory: Union[str, Path]) -> None:
+        self.directories = {PLAIN: Path(directory) / "plain",
+                            REPAIRED: Path(directory) / "repaired"}
+        for folder in self.directories.values():
+            folder.mkdir(exist_ok=True)
+        self.found: Dict[str, Dict[str, Archive]] = {}
+
+    def keep(self, name: str) -> _Keep:
+        def keep(scripted: Any, args: Tuple[Any, ...], expected: Any) -> None:
+            self.found[name] = self._write(name, scripted, args, expected)
+
+        return keep
+
+    def _write(self, name: str, scripted: Any, args: Tuple[Any, ...],
+               expected: Any) -> Dict[str, Archive]:
+        import torch
+
+        from ..report import UnsaveableError
+        from ..saving import save
+
+        data = io.BytesIO()
+        torch.save({"args": args, "expected": expected}, data)
+        extra = {_SAVED_DATA: data.getvalue()}
+        plain = self.directories[PLAIN] / f"{name}.pt"
+        found: Dict[str, Archive] = {}
+        try:
+            buffer = io.BytesIO()
+            torch.jit.save(scripted, buffer, _extra_files=extra)
+            plain.write_bytes(buffer.getvalue())
+            found[PLAIN] = Archive("saved", "", str(plain), False)
+        except Exception as exc:
+            found[PLAIN] = Archive("save-failed", _one_line(exc), None, False)
+        repaired = self.directories[REPAIRED] / f"{name}.pt"
+        try:
+            outcome = save(scripted, repaired, extra)
+        except UnsaveableError as exc:
+            # Its own explanation says what to change: whole.
+            found[REPAIRED] = Archive("out-of-reach", _described(exc), None, False)
+        except Exception as exc:
+            found[REPAIRED] = Archive("save-failed", _one_line(exc), None, False)
+        else:
+            if not outcome.repaired and found[PLAIN].path is not None:
+                repaired.unlink()  # the same bytes as torch.jit.save's: loaded once
+                found[REPAIRED] = Archive("saved", "", found[PLAIN].path, False)
+            else:
+                found[REPAIRED] = Archive("saved", "", str(repaired), outcome.repaired)
+        return found
 
 
 def save_scripted(name: str, directory: Union[str, Path]) -> Optional[Path]:
@@ -752,7 +847,7 @@ def check_loaded(path: Union[str, Path]) -> Result:
         try:
             close, diff = _compare(torch, data["expected"], actual)
         except ValueError as exc:
-            return Result(name, "mismatch", f"{what}: {_one_line(exc)}", None)
+            return Result(name, "mismatch", shorten(f"{what}: {_described(exc)}"), None)
         if not close:
             return Result(name, "mismatch",
                           f"{what}: max abs diff {diff:.3g} > atol {ATOL:g}", diff)
@@ -801,6 +896,7 @@ def case_names() -> List[str]:
 def run_all(
     names: Optional[Iterable[str]] = None,
     progress: Optional[Callable[[int, int, str], None]] = None,
+    archives: Optional[Archives] = None,
 ) -> List[Result]:
     """:func:`run_case` for ``names`` (default: :func:`layer_names`).
 
@@ -811,7 +907,7 @@ def run_all(
     for i, name in enumerate(todo, 1):
         if progress is not None:
             progress(i, len(todo), name)
-        results.append(run_case(name))
+        results.append(run_case(name, archives))
     return results
 
 

@@ -18,6 +18,7 @@ import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import __version__, status
+from .conformance import shorten
 from .model_probe import CannotCheck, probe
 from .model_report import render
 from .model_verdict import judge
@@ -67,7 +68,7 @@ def _wait(process: "subprocess.Popen[str]", stop: Callable[[], None]) -> str:
             stop()
             continue
         if process.returncode != 0:
-            raise RuntimeError(_last_line(err)[:300] or f"exit status {process.returncode}")
+            raise RuntimeError(_last_line(err) or f"exit status {process.returncode}")
         return out
 
 
@@ -82,21 +83,29 @@ def _start(code: str, args: List[str], directory: str,
 
 def _load_in_fresh_interpreter(result: Dict[str, Any], directory: str,
                                stop: Callable[[], None]) -> None:
-    saved = [row["jit_save_load"] for row in result["rows"]
-             if row["jit_save_load"]["status"] == "saved"]
-    if not saved:
-        return
-    process = _start(_LOADER, [outcome.pop("archive") for outcome in saved], directory)
-    try:
-        loaded = json.loads(_last_line(_wait(process, stop)))
-    except (RuntimeError, ValueError) as error:  # not a closed pipe: that ends the check
-        loaded = [{"status": "load-failed", "max_abs_diff": None,
-                   "detail": f"the loading interpreter failed: {error}"}] * len(saved)
-    finally:
-        _end(process)
-    for outcome, found in zip(saved, loaded):
-        outcome.clear()
-        outcome.update(found)
+    saved = [row[step] for row in result["rows"] for step in ("jit_save_load", "shim_save_load")
+             if row.get(step, {}).get("status") == "saved" and "archive" in row[step]]
+    if saved:
+        process = _start(_LOADER, [outcome.pop("archive") for outcome in saved], directory)
+        try:
+            loaded = json.loads(_last_line(_wait(process, stop)))
+        except (RuntimeError, ValueError) as error:  # not a closed pipe: that ends the check
+            loaded = [{"status": "load-failed", "max_abs_diff": None,
+                       "detail": shorten(f"the loading interpreter failed: {error}")}
+                      ] * len(saved)
+        finally:
+            _end(process)
+        for outcome, found in zip(saved, loaded):
+            repaired = outcome.get("repaired")
+            outcome.clear()
+            outcome.update(found)
+            if repaired is not None:
+                outcome["repaired"] = repaired
+    for row in result["rows"]:
+        shim = row.get("shim_save_load", {})
+        if shim.pop("same_as", None) is not None:
+            shim.update({key: value for key, value in row["jit_save_load"].items()
+                         if key != "known"})
 
 
 def _end(process: "subprocess.Popen[str]") -> None:
@@ -181,7 +190,7 @@ def _both_sides(target: str, inputs: Optional[str], directory: str, reason: Opti
         try:
             off = json.loads(_last_line(_wait(child, _stop_when_unread)))
         except (RuntimeError, ValueError) as error:
-            return on, None, f"the check without the shim failed: {error}"
+            return on, None, shorten(f"the check without the shim failed: {error}")
     finally:
         if child is not None:
             _end(child)

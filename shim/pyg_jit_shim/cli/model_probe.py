@@ -5,8 +5,9 @@ model, puts it in eval mode, runs it once eagerly on the example inputs with
 hooks that keep what each ``MessagePassing`` and ``Sequential`` inside it was
 called with and returned, scripts the model and each of those, calls every
 scripted one with the same inputs and compares, and writes each scripted
-module with ``torch.jit.save``. :func:`load_archives` is the other half, meant
-for a fresh interpreter: ``torch.jit.load``, call, compare.
+module with ``torch.jit.save`` and with ``pyg_jit_shim.save``.
+:func:`load_archives` is the other half, meant for a fresh interpreter:
+``torch.jit.load``, call, compare.
 
 Everything returned is plain JSON data. What the user's code prints goes to
 stderr, so that standard output stays the report's.
@@ -21,19 +22,26 @@ import sys
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from ..patches.sequential_pickle import SequentialPickleError
 from ..report import describe
-from .conformance import ATOL, _compare
+from .conformance import ATOL, _compare, shorten
 from .targets import TargetError, import_target, working_directory_first
 
 # Inputs and eager output travel inside each TorchScript archive.
 _CALL_DATA = "pyg_jit_shim_call.pt"
-_WIDTH = 300
 # TorchScript's addresses make the same error read differently each run.
 _ADDRESS = re.compile(r" \(of Python compilation unit at: 0x[0-9a-f]+\)")
 _LOCATION = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
 # The module a pickled 2.5.x Sequential names: generated in the process that
 # built it, under a random name (PyG 2.6 made Sequential a class, #9369).
 _SEQUENTIAL_MODULE = "torch_geometric.nn.sequential_"
+# What pickle says of a class it cannot find in an existing module. Under
+# ``python -m pyg_jit_shim`` the main module is named by its spec, the shim's
+# own __main__; under the console script it is the script, named "__main__".
+# A class of a spawned worker's script pickles as __mp_main__'s, which the
+# import of multiprocessing (torch's) makes another name of __main__ here.
+_MISSING_ATTRIBUTE = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'")
+_MAIN_MODULES = ("__main__", "pyg_jit_shim.__main__")
 
 
 class CannotCheck(Exception):
@@ -41,14 +49,30 @@ class CannotCheck(Exception):
 
 
 def cause(error: BaseException) -> str:
-    """One line: the error's first line and, for TorchScript's errors, where."""
+    """One line: the error's first line and, for TorchScript's errors, where;
+    shortened unless it is the shim's own explanation."""
+    if isinstance(error, SequentialPickleError):
+        return describe(error)  # its remedies come last: cut, they would be lost
     text = _ADDRESS.sub("", describe(error)).rstrip(":")
     where = _LOCATION.search(str(error))
     if where is not None:
         # Installed packages by their import path, not the venv's.
         path = where.group(1).rpartition("site-packages" + os.sep)[2]
         text += f" (at {path}, line {where.group(2)})"
-    return text if len(text) <= _WIDTH else text[:_WIDTH - 3] + "..."
+    return shorten(text)
+
+
+def _saved_from_main(target: str, error: BaseException) -> Optional[str]:
+    """Why ``torch.load`` failed, where the pickle names a class of the main
+    script of the program that saved it; None for any other error, which is
+    then reported as it is."""
+    found = _MISSING_ATTRIBUTE.search(str(error)) if isinstance(error, AttributeError) else None
+    if found is None or found.group(2) not in _MAIN_MODULES:
+        return None
+    return (f"cannot load {target}: the pickle refers to __main__.{found.group(1)}, a class "
+            "of the program that saved it, which no other program has; define the class in "
+            "an importable module (and save again), or give --model MODULE:CALLABLE, a "
+            "function that builds the model")
 
 
 @contextlib.contextmanager
@@ -75,15 +99,11 @@ def _obtain(target: str) -> Tuple[Any, Dict[str, Any]]:
                 # The service's own file, as torch.load needs on torch >= 2.6
                 # for anything but plain tensors.
                 model = torch.load(target, map_location="cpu", weights_only=False)
-        except ModuleNotFoundError as error:
-            if (error.name or "").startswith(_SEQUENTIAL_MODULE):
-                return None, dict(info, obtained="load-failed", detail=cause(error))
-            raise CannotCheck(
-                f"cannot load {target}: {describe(error)} (the working directory "
-                f"{os.getcwd()} is on the Python path; run from the directory the "
-                "service runs in)") from None
         except Exception as error:
-            raise CannotCheck(f"cannot load {target}: {cause(error)}") from None
+            if isinstance(error, ModuleNotFoundError) and (error.name or "").startswith(
+                    _SEQUENTIAL_MODULE):
+                return None, dict(info, obtained="load-failed", detail=cause(error))
+            raise CannotCheck(_not_loaded(target, error)) from None
         obtained = "loaded"
     elif ":" in target:
         info = {"target": target, "form": "callable"}
@@ -112,6 +132,18 @@ def _obtain(target: str) -> Tuple[Any, Dict[str, Any]]:
             f"{target} gives an object of type {type(model).__name__}, not a "
             f"torch.nn.Module{hint}")
     return model, dict(info, obtained=obtained, detail="", **{"class": _class_name(model)})
+
+
+def _not_loaded(target: str, error: Exception) -> str:
+    """Why the check cannot load the model, ``torch.load`` having raised ``error``."""
+    from_main = _saved_from_main(target, error)
+    if from_main is not None:
+        return from_main  # the shim's own explanation: whole
+    if isinstance(error, ModuleNotFoundError):
+        return (f"cannot load {target}: {describe(error)} (the working directory "
+                f"{os.getcwd()} is on the Python path; run from the directory the "
+                "service runs in)")
+    return f"cannot load {target}: {cause(error)}"
 
 
 def _inputs(path: Optional[str]) -> Optional[Tuple[Any, ...]]:
@@ -277,8 +309,8 @@ def _against_eager(scripted: Any, script: Dict[str, str], call: Optional[_Call],
     return compare(call.output, actual)
 
 
-def _save(scripted: Any, call: Optional[_Call], path: str) -> Dict[str, Any]:
-    """``torch.jit.save``, the call and its eager output inside the archive."""
+def _call_data(call: Optional[_Call]) -> Dict[str, bytes]:
+    """The call and its eager output, to travel inside an archive."""
     import torch
 
     extra = {}
@@ -291,6 +323,13 @@ def _save(scripted: Any, call: Optional[_Call], path: str) -> Dict[str, Any]:
             pass
         else:
             extra[_CALL_DATA] = data.getvalue()
+    return extra
+
+
+def _save(scripted: Any, extra: Dict[str, bytes], path: str) -> Dict[str, Any]:
+    """``torch.jit.save``, with the call and its eager output inside the archive."""
+    import torch
+
     try:
         with _user_code():
             torch.jit.save(scripted, path, _extra_files=extra)
@@ -299,6 +338,30 @@ def _save(scripted: Any, call: Optional[_Call], path: str) -> Dict[str, Any]:
             os.unlink(path)
         return {"status": "save-failed", "detail": cause(error), "max_abs_diff": None}
     return {"status": "saved", "detail": "", "max_abs_diff": None, "archive": path}
+
+
+def _save_repaired(scripted: Any, extra: Dict[str, bytes], path: str,
+                   plain: Dict[str, Any]) -> Dict[str, Any]:
+    """``pyg_jit_shim.save``: where it writes torch.jit.save's own archive, that
+    one is loaded once, for both (``"same_as": "jit_save_load"``)."""
+    from ..report import UnsaveableError
+    from ..saving import save
+
+    try:
+        with _user_code():
+            outcome = save(scripted, path, extra)
+    except UnsaveableError as error:
+        return {"status": "out-of-reach", "detail": describe(error), "max_abs_diff": None,
+                "repaired": False}
+    except Exception as error:
+        return {"status": "save-failed", "detail": cause(error), "max_abs_diff": None,
+                "repaired": False}
+    if not outcome.repaired and "archive" in plain:
+        os.unlink(path)
+        return {"status": "saved", "detail": "", "max_abs_diff": None, "repaired": False,
+                "same_as": "jit_save_load"}
+    return {"status": "saved", "detail": "", "max_abs_diff": None, "archive": path,
+            "repaired": outcome.repaired}
 
 
 def probe(target: str, inputs_path: Optional[str], directory: str,
@@ -341,11 +404,15 @@ def probe(target: str, inputs_path: Optional[str], directory: str,
         row = {"name": name, "kind": kinds[name], "class": _class_name(module), "script": script,
                "scripted_vs_eager": _against_eager(scripted, script, call, eager)}
         if scripted is None:
-            row["jit_save_load"] = {"status": "not-scripted", "detail": "", "max_abs_diff": None}
+            for step in ("jit_save_load", "shim_save_load"):
+                row[step] = {"status": "not-scripted", "detail": "", "max_abs_diff": None}
         else:
-            callable_ = call if script["status"] == "scripted" else None
-            row["jit_save_load"] = _save(scripted, callable_,
+            extra = _call_data(call if script["status"] == "scripted" else None)
+            row["jit_save_load"] = _save(scripted, extra,
                                          os.path.join(directory, f"{index}.pt"))
+            row["shim_save_load"] = _save_repaired(
+                scripted, extra, os.path.join(directory, f"{index}.shim.pt"),
+                row["jit_save_load"])
         result["rows"].append(row)
     return result
 

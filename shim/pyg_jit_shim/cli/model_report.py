@@ -60,6 +60,11 @@ def _block(row: Dict[str, Any]) -> List[str]:
     lines += _line("script", _value(row["script"], ran=True))
     lines += _line("scripted vs eager", _value(row["scripted_vs_eager"]))
     lines += _line("jit.save, jit.load", _value(row["jit_save_load"]))
+    if "shim_save_load" in row:
+        shim = dict(row["shim_save_load"])
+        if shim.pop("repaired", False):
+            shim["detail"] = "repaired" + (f"; {shim['detail']}" if shim.get("detail") else "")
+        lines += _line("shim save, jit.load", _value(shim))
     if row.get("without_shim") is not None:
         lines += _line("without the shim", _without(row))
     return lines

@@ -4,10 +4,11 @@ The question is whether the model works in a serving process that loads (or
 builds) it and scripts it there. So a finding (exit status 1) is: the model
 does not load there, does not script, or a scripted module computes
 something else than eager; or anything that works without the shim and not
-with it. ``torch.jit.save`` then ``torch.jit.load`` is a deployment that
-service does not use, and fails for GCNConv and others on every release: its
-failures are notes, except a loaded module that runs and computes something
-else, which nobody would notice.
+with it; or an archive written by ``pyg_jit_shim.save`` that does not load
+or computes something else. ``torch.jit.save``'s own archive fails to load
+for GCNConv and others on every release (PyG #8867): its failures are notes,
+except a loaded module that runs and computes something else, which nobody
+would notice.
 """
 
 import re
@@ -21,26 +22,27 @@ _STEPS: Tuple[Tuple[str, str, Tuple[str, ...], Tuple[str, ...]], ...] = (
     ("scripted_vs_eager", "row", ("equal",),
      ("no-inputs", "not-scripted", "not-called", "eager-failed", "overloaded")),
     ("jit_save_load", "row", ("ok", "loaded"), ("not-scripted",)),
+    ("shim_save_load", "row", ("ok", "loaded"), ("not-scripted",)),
 )
 # What a step that failed means, for a sentence about a module.
 _FAILED = {
     "obtained": "does not load", "eager": "raises eagerly on the inputs",
     "script": "does not script", "scripted_vs_eager": "differs from eager when scripted",
     "jit_save_load": "does not survive torch.jit.save and torch.jit.load",
+    "shim_save_load": "does not survive pyg_jit_shim.save and torch.jit.load",
 }
 
 # Failures of torch.jit.save/load that PyG's own layers have on every release:
 # (pattern, short, why).
 _KNOWN = (
-    (re.compile(r"Type mismatch: \w+ is set to type Tensor in the true branch and type "
-                r"\S*SparseTensor"),
-     "#8867: as on PyG 2.5.3 and later, not the shim's",
-     "a layer's own forward() narrows a Tensor | SparseTensor argument with isinstance(), "
-     "which TorchScript's saved code cannot express"),
+    (re.compile(r"Type mismatch: \w+ is set to type \S+ in the true branch and type \S+"),
+     "#8867: TorchScript's own, on every PyG release",
+     "TorchScript's printer writes an if/else that assigns two variables as one tuple "
+     "assignment, without their Union type, and cannot compile that back"),
     (re.compile(r"strides\(\) called on an undefined Tensor"),
-     "as on PyG 2.5.3 and later, not the shim's",
-     "TorchScript cannot save a layer whose own code has a Tensor argument that defaults "
-     "to None"),
+     "TorchScript's own, on every PyG release",
+     "torch.jit.save cannot write a compiled function whose Tensor argument defaults to "
+     "None"),
 )
 # A layer restored by torch.load keeps MessagePassing's **kwargs propagate().
 _RESTORED = re.compile(r"variable number of arguments.*torch_geometric.nn.conv.message_passing")
@@ -49,8 +51,24 @@ _RESTORED_ADVICE = (
     "in a process that never built the layer's class, it does not script. PyG 2.6 fixes "
     "that, and so does the shim on 2.5.0-2.5.2; elsewhere, build the model in the serving "
     "process and load its state_dict, and check that with --model MODULE:CALLABLE.")
-_SERVE = ("Script in the serving process (torch.load, then torch.jit.script) rather than "
-          "shipping a torch.jit.save archive.")
+# How a load failure that the shim explains begins (patches/sequential_pickle.py):
+# what is judged here is JSON, from this process or the one without the shim.
+_EXPLAINED = "SequentialPickleError: "
+_SERVE = ("Ship the archive pyg_jit_shim.save writes (pyg-jit-shim save --model), or "
+          "script in the serving process.")
+
+
+def _not_loaded(model: Dict[str, Any]) -> str:
+    said = (f"{model['target']} does not load in a process that did not build it: "
+            f"{model['detail']}")
+    if model["detail"].startswith(_EXPLAINED):
+        # The shim's own error says why and what to do: not a second time.
+        return said + " Check the model built by that code with --model MODULE:CALLABLE."
+    return said + (
+        ". A torch_geometric.nn.Sequential pickled on PyG 2.5.x names a module generated "
+        "in the process that built it (PyG 2.6 made Sequential picklable, #9369): save the "
+        "state_dict and build the model in the serving process (check that with --model "
+        "MODULE:CALLABLE).")
 
 
 def known_cause(detail: str) -> Optional[Tuple[str, str]]:
@@ -113,7 +131,8 @@ def _compare_rows(on: Dict[str, Any], off: Optional[Dict[str, Any]],
             mine = [d for d in differences if d["name"] == ""] + mine
         row["without_shim"] = {
             step: {"status": theirs[step]["status"], "detail": theirs[step]["detail"]}
-            for step in ("script", "scripted_vs_eager", "jit_save_load")}
+            for step in ("script", "scripted_vs_eager", "jit_save_load", "shim_save_load")
+            if step in theirs}
         row["without_shim"]["differs"] = [d["step"] for d in mine]
         differences.extend(d for d in mine if d not in differences)
     return differences
@@ -141,6 +160,20 @@ def _save_load_notes(rows: List[Dict[str, Any]]) -> List[str]:
         notes.append(f"torch.jit.save then torch.jit.load in a fresh interpreter fails for "
                      f"{join(unknown)} (above). {_SERVE}")
     return notes
+
+
+def _shim_archive(row: Dict[str, Any], findings: List[str], notes: List[str]) -> None:
+    outcome = row.get("shim_save_load")
+    if outcome is None or outcome["status"] in ("ok", "loaded", "not-scripted"):
+        return
+    if outcome["status"] == "out-of-reach":
+        notes.append(f"pyg_jit_shim.save cannot write {label(row)}: {outcome['detail']}")
+    elif outcome["status"] == "mismatch" and row["scripted_vs_eager"]["status"] == "mismatch":
+        # The archive carries the scripted module's own difference, found above.
+        return
+    else:
+        findings.append(f"{label(row)} {_FAILED['shim_save_load']}: {outcome['status']}: "
+                        f"{outcome['detail']}")
 
 
 def label(row: Dict[str, Any]) -> str:
@@ -192,12 +225,7 @@ def judge(on: Dict[str, Any], off: Optional[Dict[str, Any]],
     notes: List[str] = []
     cannot_compare = None
     if model["obtained"] == "load-failed":
-        findings.append(
-            f"{model['target']} does not load in a process that did not build it: "
-            f"{model['detail']}. A torch_geometric.nn.Sequential pickled on PyG 2.5.x names "
-            "a module generated in the process that built it (PyG 2.6 made Sequential "
-            "picklable, #9369): save the state_dict and build the model in the serving "
-            "process (check that with --model MODULE:CALLABLE).")
+        findings.append(_not_loaded(model))
     whole = next((row for row in rows if row["kind"] == "model"), None)
     if whole is not None:
         cannot_compare = _whole_model(model, whole, rows, findings, notes)
@@ -211,6 +239,7 @@ def judge(on: Dict[str, Any], off: Optional[Dict[str, Any]],
         if row["jit_save_load"]["status"] == "mismatch":
             findings.append(f"after torch.jit.save and torch.jit.load, {label(row)} differs "
                             f"from eager: {row['jit_save_load']['detail']}")
+        _shim_archive(row, findings, notes)
     notes.extend(_save_load_notes(rows))
     differences = _compare_rows(on, off, rows)
     for broken in differences:

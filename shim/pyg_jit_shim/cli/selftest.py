@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import __version__, status
 from ..report import describe
-from . import conformance
+from . import archive_check, conformance
 from .pipes import closed_pipe, reader_gone
 from .scratch import private_output
 
@@ -124,7 +124,8 @@ def _load_then_script(names: List[str], directory: str,
         try:
             path = conformance.save_eager(name, directory)
         except Exception as error:
-            outcomes[name] = conformance.Result(name, "save-failed", describe(error), None)
+            outcomes[name] = conformance.Result(
+                name, "save-failed", conformance.shorten(describe(error)), None)
             continue
         if path is None:  # it built and ran a moment ago
             outcomes[name] = conformance.Result(
@@ -133,22 +134,25 @@ def _load_then_script(names: List[str], directory: str,
             paths[name] = str(path)
     if not paths:
         return outcomes
-    loaded, why = _load_elsewhere(list(paths.items()), directory, progress)
+    loaded, why = _load_elsewhere(list(paths.items()), directory, progress,
+                                  _LOADER.format(module=conformance.__name__))
     for name, result in zip(paths, loaded):
         outcomes[name] = conformance.Result(name, *result[1:])
     for name in list(paths)[len(loaded):]:
-        outcomes[name] = conformance.Result(
-            name, "load-failed", f"the loading interpreter failed: {why}", None)
+        outcomes[name] = conformance.Result(name, "load-failed", conformance.shorten(
+            f"the loading interpreter failed: {why}"), None)
     return outcomes
 
 
 def _load_elsewhere(paths: List[Tuple[str, str]], directory: str,
-                    progress: Optional[Progress]) -> Tuple[List[List[Any]], str]:
-    """``check_loaded`` of each (name, file) in one fresh interpreter: its results
-    as they come, and why it stopped before the last one ("" if it did not)."""
+                    progress: Optional[Progress], code: str) -> Tuple[List[List[Any]], str]:
+    """``code`` run on each (name, file) in one fresh interpreter: its results
+    (a JSON list per line) as they come, and why it stopped before the last
+    one ("" if it did not)."""
+    if not paths:
+        return [], ""
     if progress is not None:
         progress(1, len(paths), paths[0][0])
-    code = _LOADER.format(module=conformance.__name__)
     env = dict(os.environ, TMPDIR=directory, PYG_HOME=directory)
     loaded: List[List[Any]] = []
     why = ""
@@ -174,12 +178,13 @@ def _load_elsewhere(paths: List[Tuple[str, str]], directory: str,
         errors.seek(0)
         last = errors.read().strip().splitlines()[-1:]
     if len(loaded) < len(paths) and not why:
-        why = last[0][:200] if last else "it ended early"
+        why = last[0] if last else "it ended early"
     return loaded, why
 
 
 def _rows(results: List[conformance.Result], expected: Dict[str, str],
-          after_load: Dict[str, conformance.Result]) -> List[Dict[str, Any]]:
+          after_load: Dict[str, conformance.Result],
+          archives: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
     rows = []
     for result in sorted(results, key=lambda result: _by_name(result.name)):
         reference = expected.get(result.name)
@@ -191,6 +196,7 @@ def _rows(results: List[conformance.Result], expected: Dict[str, str],
             "load_then_script": None if loaded is None else {
                 "status": loaded.status, "detail": loaded.detail,
                 "max_abs_diff": loaded.max_abs_diff},
+            "archives": archives.get(result.name),
         })
     return rows
 
@@ -224,7 +230,7 @@ def _text(report: Dict[str, Any]) -> str:
         for row in others:
             same = "as on 2.5.3" if row["as_on_2_5_3"] else "2.5.3: " + str(row["on_2_5_3"])
             lines.append("  {:<13} {:<{}}  {:<13}  {}".format(
-                row["status"], row["name"], width, same, row["detail"][:100]).rstrip())
+                row["status"], row["name"], width, same, row["detail"]).rstrip())
     loaded = [row for row in rows if row["load_then_script"] is not None]
     if report["load_then_script_not_run"]:
         lines.append("\nnot checked after torch.load: " + report["load_then_script_not_run"])
@@ -237,7 +243,8 @@ def _text(report: Dict[str, Any]) -> str:
         for row in failing:
             outcome = row["load_then_script"]
             lines.append("  {:<13} {:<{}}  {}".format(
-                outcome["status"], row["name"], width, outcome["detail"][:100]).rstrip())
+                outcome["status"], row["name"], width, outcome["detail"]).rstrip())
+    lines.extend(archive_check.text(rows, report))
     regressions = report["regressions"]
     after_load = report["load_then_script_failures"]
     if regressions:
@@ -251,6 +258,9 @@ def _text(report: Dict[str, Any]) -> str:
         lines.append(f"Note: {len(after_load)} layer(s) script here but not after torch.load "
                      "in a process that never built their class; PyG 2.6 fixes that (#9368), "
                      "and the shim on 2.5.0-2.5.2.")
+    failed_archives = archive_check.verdict(report)
+    if failed_archives is not None:
+        lines.append(failed_archives)
     return "\n".join(lines)
 
 
@@ -285,30 +295,40 @@ def check(as_json: bool = False) -> int:
     progress = _progress()
     try:
         with private_output() as directory:
-            results = conformance.run_all(progress=_before_each(_stage(progress, "layer")))
+            archives = None if directory is None else conformance.Archives(directory)
+            results = conformance.run_all(progress=_before_each(_stage(progress, "layer")),
+                                          archives=archives)
             if reader_gone(sys.stdout):
                 raise closed_pipe()
             scripted = [result.name for result in results if result.status == "scripted"]
             after_load: Dict[str, conformance.Result] = {}
+            archive_rows: Dict[str, Dict[str, Any]] = {}
             not_run = None
             if directory is None:
                 not_run = "no temporary directory to save the layers in"
             else:
                 after_load = _load_then_script(
                     scripted, directory, _stage(progress, "torch.load, then script"))
+                assert archives is not None
+                stage = _stage(progress, "torch.jit.load")
+                archive_rows = archive_check.load(archives, lambda files, code: _load_elsewhere(
+                    files, directory, stage, code))
     finally:
         if progress is not None:
             sys.stderr.write("\r" + " " * _WIDTH + "\r")
             sys.stderr.flush()
-    rows = _rows(results, expected, after_load)
+    rows = _rows(results, expected, after_load, archive_rows)
     regressions = [row["name"] for row in rows
                    if row["on_2_5_3"] == "scripted" and row["status"] != "scripted"]
     failures = sorted(name for name, result in after_load.items() if result.status != "ok")
     # A failure only where the shim says it repairs this; elsewhere a report.
     repaired = _AFTER_LOAD in current.fixes
-    ok = not regressions and not (repaired and failures)
+    archive_findings = archive_check.judge(archive_rows)
+    ok = not regressions and not (repaired and failures) and not archive_findings[
+        "archive_failures"]
     rest = dict(layers=rows, regressions=regressions, load_then_script_failures=failures,
-                load_then_script_repaired=repaired, load_then_script_not_run=not_run, ok=ok)
+                load_then_script_repaired=repaired, load_then_script_not_run=not_run,
+                **archive_findings, ok=ok)
     report.update(rest)
     # The head ended on "," and a newline: the rest's entries without its "{\n".
     print(json.dumps(rest, indent=2)[len("{\n"):] if as_json else _text(report))

@@ -21,8 +21,8 @@ import os
 from typing import Optional
 
 from .. import rendering
-from ..patching import Context, Recorder
-from ..targets import PyG, directory_of
+from ..pyg_objects import PyG, directory_of
+from ..recording import Recorder
 
 _NAMES = ("edge_weight", "edge_attr", "edge_type")
 # The templates that include collect.jinja.
@@ -83,7 +83,7 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     directory = directory_of(pyg.message_passing)
     paths = {os.path.realpath(os.path.join(directory, name)) for name in _INCLUDERS}
 
@@ -92,5 +92,6 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
             return text
         return scripting_only(text)
 
+    # fix: untyped-optional-edges
     recorder.replace(rendering, "ADJUSTMENTS", (*rendering.ADJUSTMENTS, adjust))
 

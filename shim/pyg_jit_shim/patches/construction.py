@@ -17,15 +17,16 @@ This runs when a layer is built, never when it is called.
 
 import inspect
 import os
+import re
 import sys
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .. import modules
 from ..lineage import merged_namespace, module_chain
-from ..patching import Context, Recorder
+from ..pyg_objects import PyG, directory_of
+from ..recording import Recorder
 from ..rendering import render, required_names
-from ..report import WARNING, GenerationError, describe, from_signal_handler, log
-from ..targets import PyG, directory_of
+from ..report import WARNING, GenerationError, describe, log, pass_on
 from ..weak_classes import ClassMap, ClassSet
 
 # (method, template, name of its collect function)
@@ -87,16 +88,23 @@ def star_imports(source: str, chain: List[str]) -> str:
     return "\n".join(lines)
 
 
-def _private_names(chain: List[str]) -> Dict[str, Any]:
-    # "from m import *" skips private names and names outside __all__, which
-    # layers do use in their type annotations; giving the generated module all
-    # of its layer modules' names makes such layers work. Names the template
-    # imports itself are bound afterwards, so they are unchanged.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names_used(chain: List[str], source: str) -> Dict[str, Any]:
+    """The globals of the layer's modules that ``source`` names.
+
+    "from m import *" skips private names and names outside __all__, which
+    layers do use in their type annotations and propagate_type comments
+    (rendered into the source): those the source names are given to the
+    generated module. Only those: the module lives as long as the class, and
+    must not keep alive what the layer's module lets go of. Names the
+    template imports itself are bound afterwards, so they are unchanged.
+    """
+    used = set(_IDENTIFIER.findall(source))
     namespace = merged_namespace(chain, sys.modules)
-    return {
-        key: value for key, value in namespace.items()
-        if not (key.startswith("__") and key.endswith("__"))
-    }
+    return {key: value for key, value in namespace.items()
+            if key in used and not (key.startswith("__") and key.endswith("__"))}
 
 
 # Classes whose generation step the shim performed, or that it already named
@@ -105,14 +113,14 @@ KNOWN = ClassSet()
 
 
 class Construction:
-    def __init__(self, pyg: PyG, context: Context) -> None:
+    def __init__(self, pyg: PyG, strict: bool) -> None:
         # Set through the recorder, so that undoing and redoing the patch
         # switch it too; read once per construction.
         self.active = False
         self._base = pyg.MessagePassing
         self._roots = pyg.roots
         self._directory = directory_of(pyg.message_passing)
-        self._strict = context.strict
+        self._strict = strict
         self._reported: ClassMap[Set[str]] = ClassMap()
 
     # -- the wrapper around MessagePassing.__init__ ---------------------------
@@ -174,13 +182,12 @@ class Construction:
             # back on the class (`Conv.propagate = Conv._orig_propagate`) is not
             # the class's own; any other function in the class is.
             if own is not None and not (restoring and own is vars(self._base).get(kind)):
-                raise _OwnMethod()
+                raise _OwnMethod()  # fix: custom-propagate
             module = self._build(layer, cls, _prefix(cls), kind, template, collect)
         except _OwnMethod:
             pass
         except Exception as error:
-            if from_signal_handler(error):
-                raise  # the caller's; the class is as it was
+            pass_on(error)  # the caller's; the class is as it was
             failure = error
         with modules.LOCK:
             if generated_for(cls, kind):
@@ -204,30 +211,30 @@ class Construction:
                 setattr(cls, "_jinja_" + kind, generated)
                 setattr(cls, kind, generated)
         if failure is not None:
-            self._report(cls, kind, failure)
+            self._report(cls, kind, failure)  # fix: loud-failures
 
     def _build(self, layer: Any, cls: type, prefix: str, kind: str, template: str,
                collect: str) -> Any:
+        # fix: layer-imports, parent-imports: the modules of the class and
+        # all its bases, where 2.5.2 passes only one.
         chain = module_chain(cls, self._roots)
         try:
             variables = self._variables(layer, kind, chain, collect)
         except Exception as error:
-            if from_signal_handler(error):
-                raise
+            pass_on(error)
             step = f"reading {cls.__name__}'s {kind}() signature"
-            if not _source_readable(cls):
+            if not _source_readable(cls):  # fix: unreadable-source
                 step += "; inspect cannot read the class's source (defined by exec()?)"
             raise _Stage(step, error) from error
         path = os.path.join(self._directory, template)
         try:
             source = star_imports(render(path, variables), chain)
         except Exception as error:
-            if from_signal_handler(error):
-                raise
+            pass_on(error)
             raise _Stage(f"rendering PyG's {template}", error) from error
         return modules.shared_module(
             prefix + "_" + kind, source, required_names(path, variables),
-            namespace=_private_names(chain), same_name=True,
+            namespace=_names_used(chain, source), same_name=True,
         )
 
     def _variables(self, layer: Any, kind: str, chain: List[str],
@@ -394,9 +401,23 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
-    construction = Construction(pyg, context)
+# The last wrapper this patch put around MessagePassing.__init__ and its
+# Construction, for restore-generation: known without asking wrapt's internals.
+_installed: List[Tuple[Any, Construction]] = []
+
+
+def installed(pyg: PyG) -> Optional[Construction]:
+    """The generation step now wrapped around ``MessagePassing.__init__``, if
+    this patch put it there."""
+    init = vars(pyg.MessagePassing).get("__init__")
+    found = [construction for wrapper, construction in list(_installed) if wrapper is init]
+    return found[0] if found else None
+
+
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
+    construction = Construction(pyg, strict)
     recorder.replace(construction, "active", True)
-    recorder.wrap(pyg.MessagePassing, "__init__", construction)
+    wrapper = recorder.wrap(pyg.MessagePassing, "__init__", construction)
+    _installed[:] = [(wrapper, construction)]
     _repair_built_classes(pyg.MessagePassing)
 

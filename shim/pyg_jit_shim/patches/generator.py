@@ -10,9 +10,9 @@ from types import ModuleType
 from typing import Any, Dict, Optional, Tuple
 
 from ..modules import shared_module
-from ..patching import Context, Recorder, parameter_names
+from ..pyg_objects import PyG, directory_of, parameter_names
+from ..recording import Recorder
 from ..rendering import render, required_names
-from ..targets import PyG, directory_of
 
 
 def module_from_template(
@@ -20,6 +20,8 @@ def module_from_template(
 ) -> ModuleType:
     """Drop-in for PyG's generator; ``tmp_dirname`` is unused as nothing is written."""
     source = render(template_path, variables)
+    # fix: in-memory-modules, complete-modules, unique-modules: built in memory,
+    # entered into sys.modules once complete, one module per distinct source.
     return shared_module(module_name, source, required_names(template_path, variables))
 
 
@@ -45,7 +47,7 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     replacement = recorder.wrap(pyg.template, "module_from_template", wrapper)
     # `from torch_geometric.template import module_from_template` copied the
     # function into these modules: each binding is replaced.

@@ -4,8 +4,8 @@ docstrings is not taken for the call (2.5.0; #9044)."""
 import re
 from typing import Any, Dict, Optional, Tuple
 
-from ..patching import Context, Recorder, parameter_names
-from ..targets import PyG
+from ..pyg_objects import PyG, parameter_names
+from ..recording import Recorder
 
 
 def strip_comments(source: str) -> str:
@@ -25,14 +25,14 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     def ignore_comments(wrapped: Any, instance: Any, args: Tuple[Any, ...],
                         kwargs: Dict[str, Any]) -> Any:
         def call(source: str, prefix: str) -> Any:
             # Only searches for a call site; "propagate_type:" annotations are
             # themselves comments and must still be found.
             if prefix.startswith("self."):
-                source = strip_comments(source)
+                source = strip_comments(source)  # fix: comment-calls
             return wrapped(source, prefix)
 
         return call(*args, **kwargs)

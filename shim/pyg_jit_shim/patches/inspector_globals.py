@@ -5,8 +5,8 @@ import sys
 from typing import Any, Dict, Optional
 
 from ..lineage import merged_namespace, module_chain
-from ..patching import Context, Recorder
-from ..targets import PyG
+from ..pyg_objects import PyG
+from ..recording import Recorder
 
 
 def check(pyg: PyG) -> Optional[str]:
@@ -19,10 +19,10 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     roots = pyg.roots
 
-    def _globals(self: Any) -> Dict[str, Any]:
+    def _globals(self: Any) -> Dict[str, Any]:  # fix: parent-imports
         return merged_namespace(module_chain(self._cls, roots), sys.modules)
 
     recorder.replace(pyg.Inspector, "_globals", property(_globals))

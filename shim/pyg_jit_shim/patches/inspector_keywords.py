@@ -24,9 +24,9 @@ import re
 import types
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from ..patching import Context, Recorder, parameter_names
-from ..report import from_signal_handler
-from ..targets import PyG
+from ..pyg_objects import PyG, parameter_names
+from ..recording import Recorder
+from ..report import pass_on
 
 _KEYWORD = re.compile(r"[^\W\d]\w*\s*=(?!=)")
 _PARSER = ("find_parenthesis_content", "split")
@@ -58,8 +58,7 @@ def _exclusions(inspector_module: Any, inspector: Any, func: Any,
     try:
         keywords = keyword_positions(inspector_module, inspector, func_name)
     except Exception as error:
-        if from_signal_handler(error):
-            raise
+        pass_on(error)
         # PyG's own parser meets the same problem right after, and its
         # caller reports it as it always did.
         return exclude
@@ -92,7 +91,7 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     inspector_module = pyg.inspector
 
     def positional_exclusions(wrapped: Any, instance: Any, args: Tuple[Any, ...],
@@ -102,5 +101,6 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
 
         return call(*args, **kwargs)
 
+    # fix: keyword-propagate
     recorder.wrap(pyg.Inspector, "get_params_from_method_call", positional_exclusions)
 

@@ -9,8 +9,8 @@ signature and failing with a TypeError at call time (#9059, #9068).
 import inspect
 from typing import Any, Dict, Optional
 
-from ..patching import Context, Recorder, parameter_names
-from ..targets import PyG
+from ..pyg_objects import PyG, parameter_names
+from ..recording import Recorder
 
 
 def check(pyg: PyG) -> Optional[str]:
@@ -21,7 +21,9 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
+    # fix: unreadable-source: an unreadable source raises (OSError), so that
+    # construction keeps the eager method, as 2.5.3 does.
     roots = pyg.roots
 
     def get_source(self: Any, cls: Optional[type] = None) -> str:

@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 import torch
 
-from ..patching import Context, Recorder
-from ..targets import PyG
+from ..pyg_objects import PyG
+from ..recording import Recorder
 
 _NAMES = ("decomposed_layers", "explain")
 
@@ -31,7 +31,8 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
+    # fix: load-compat
     base = pyg.MessagePassing
 
     def use(layer: Any, attribute: str) -> None:

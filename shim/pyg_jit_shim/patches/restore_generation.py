@@ -23,18 +23,11 @@ This runs when a layer is unpickled (``torch.load``, ``pickle``,
 
 from typing import Any, Dict, FrozenSet, Optional
 
-from ..patching import Context, Recorder
-from ..report import WARNING, ShimError, describe, from_signal_handler, log
-from ..targets import PyG
+from ..pyg_objects import PyG
+from ..recording import Recorder
+from ..report import WARNING, ShimError, describe, log, pass_on
 from ..weak_classes import ClassSet
-from .construction import Construction
-
-
-def installed_construction(pyg: PyG) -> Optional[Construction]:
-    """The generation step the construction patch wrapped around ``__init__``."""
-    init = vars(pyg.MessagePassing).get("__init__")
-    construction = getattr(init, "_self_wrapper", None)
-    return construction if isinstance(construction, Construction) else None
+from .construction import installed as installed_construction
 
 
 def _fuse_aggregations(pyg: PyG) -> Optional[FrozenSet[str]]:
@@ -68,7 +61,7 @@ def check(pyg: PyG) -> Optional[str]:
     return None
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     construction = installed_construction(pyg)
     fuse_aggregations = _fuse_aggregations(pyg)
     assert construction is not None and fuse_aggregations is not None  # check()
@@ -86,12 +79,11 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         try:
             attributes["fuse"] = fuse_at_construction(self, fuse_aggregations)
             if construction.active:  # read once, as by a construction
-                construction.generate(self, restoring=True)
+                construction.generate(self, restoring=True)  # fix: script-after-load
         except ShimError:
             raise  # strict: as at construction
         except Exception as error:
-            if from_signal_handler(error):
-                raise  # the caller's, as any exception during unpickling
+            pass_on(error)  # the caller's, as any exception during unpickling
             # Restoring worked before the shim; it must keep working.
             cls = type(self)
             if cls not in failed:

@@ -27,8 +27,12 @@ A finder at the end of ``sys.meta_path`` (reached only by an import that every
 other finder failed) turns that ``ModuleNotFoundError`` into one that says so
 and what to do.
 
+Copies (``copy.copy``, ``copy.deepcopy``) are made as without the patch,
+and loading a pickle draws no random number the program sees (PyG's
+``Sequential()`` draws one for a module name: :mod:`pyg_jit_shim.pickle_parts`).
+
 This runs when a ``Sequential`` class is built and when a model is pickled
-or copied, never when a model is called. Classes built while patched keep
+or loaded, never when a model is called. Classes built while patched keep
 pickling so after ``unpatch()``: their pickles load with PyG alone.
 """
 
@@ -38,9 +42,10 @@ import types
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..patching import Context, Recorder, parameter_names
-from ..report import WARNING, describe, from_signal_handler, log
-from ..targets import PyG, directory_of
+from ..pickle_parts import copied, random_neutral
+from ..pyg_objects import PyG, directory_of, parameter_names
+from ..recording import Recorder
+from ..report import WARNING, describe, log, pass_on
 
 # The keyword arguments of 2.5's call of the generator, in its bytecode.
 _GENERATOR_KEYWORDS = ("module_name", "template_path", "tmp_dirname",
@@ -104,13 +109,13 @@ def _template_problem(path: str) -> Optional[str]:
 
 def _read_template(text: str) -> Optional[str]:
     try:
-        import jinja2
         from jinja2 import meta, nodes
 
-        tree = jinja2.Environment().parse(text)
+        from ..rendering import unlocked_environment
+
+        tree = unlocked_environment().parse(text)
     except Exception as error:
-        if from_signal_handler(error):
-            raise  # the caller's; the template is read again next time
+        pass_on(error)  # the caller's; the template is read again next time
         return f"sequential.jinja cannot be parsed: {describe(error)}"
     variables = meta.find_undeclared_variables(tree)
     if variables != _TEMPLATE_VARIABLES:
@@ -196,13 +201,32 @@ def _reducer(cls: type, factory: Any, placeholder: Callable[[], Any],
         # torch has one) leaves out what cannot be pickled.
         getstate = getattr(self, "__getstate__", None)
         state = getstate() if getstate is not None else self.__dict__.copy()
-        return factory, (input_args, modules), state
+        # PyG's Sequential() draws a random module name: not from the
+        # program's random numbers.
+        arguments, state = random_neutral(input_args, state)
+        return factory, (arguments, modules), state
 
     __reduce_ex__.__qualname__ = f"{cls.__qualname__}.__reduce_ex__"
     return __reduce_ex__
 
 
-def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
+def _copiers(cls: type) -> Dict[str, Callable[..., Any]]:
+    """A copy is made as without the patch: the class's own reduction is for
+    pickles that leave the process, and would run PyG's generator again."""
+
+    def __copy__(self: Any) -> Any:
+        return copied(self, None)
+
+    def __deepcopy__(self: Any, memo: Dict[int, Any]) -> Any:
+        return copied(self, memo)
+
+    methods: Dict[str, Callable[..., Any]] = {"__copy__": __copy__, "__deepcopy__": __deepcopy__}
+    for name, method in methods.items():
+        method.__qualname__ = f"{cls.__qualname__}.{name}"
+    return methods
+
+
+def apply(pyg: PyG, recorder: Recorder, strict: bool) -> None:
     import torch
 
     namespace = vars(pyg.sequential)
@@ -214,6 +238,8 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
     def record(cls: type, variables: Dict[str, Any]) -> None:
         input_args, layout = _arguments(variables)
         if _parses_back(split, input_args, layout, variables):
+            for name, method in _copiers(cls).items():
+                setattr(cls, name, method)
             cls.__reduce_ex__ = _reducer(  # type: ignore[assignment]
                 cls, factory, placeholder, input_args, layout)
         elif not unusual:
@@ -226,17 +252,17 @@ def apply(pyg: PyG, recorder: Recorder, context: Context) -> None:
         module = wrapped(*args, **kwargs)
         cls = getattr(module, "Sequential", None)
         # A class that pickles its own way (a vendor's template) is left so.
-        if (isinstance(cls, type) and "__reduce_ex__" not in vars(cls)
-                and "__reduce__" not in vars(cls)):
+        own = ("__reduce_ex__", "__reduce__", "__copy__", "__deepcopy__")
+        if isinstance(cls, type) and not [name for name in own if name in vars(cls)]:
             try:
                 record(cls, kwargs)
             except Exception as error:
-                if from_signal_handler(error):
-                    raise
+                pass_on(error)
                 # Building worked before the shim; it must keep working.
                 log(WARNING, "cannot make a Sequential picklable across processes: %s",
                     describe(error))
         return module
 
+    # fix: sequential-pickle
     recorder.add(sys.meta_path, UnsavedClassFinder())
     recorder.wrap(pyg.sequential, "module_from_template", wrapper)

@@ -1,14 +1,12 @@
 """The PyG objects the patches change, looked up once PyG is imported."""
 
 import importlib
+import inspect
 import os
 from types import ModuleType
 from typing import Any, NamedTuple, Tuple
 
-TEMPLATE = "torch_geometric.template"
-MESSAGE_PASSING = "torch_geometric.nn.conv.message_passing"
-SEQUENTIAL = "torch_geometric.nn.sequential"
-INSPECTOR = "torch_geometric.inspector"
+from .pyg_names import INSPECTOR, MESSAGE_PASSING, SEQUENTIAL, TEMPLATE
 
 
 class PyG(NamedTuple):
@@ -46,3 +44,11 @@ def load() -> PyG:
 def directory_of(module: ModuleType) -> str:
     """Where a PyG module's templates lie beside it."""
     return os.path.dirname(os.path.realpath(module.__file__ or ""))
+
+
+def parameter_names(function: Any) -> Tuple[str, ...]:
+    """The parameter names of ``function``; empty if it is not a function."""
+    try:
+        return tuple(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return ()

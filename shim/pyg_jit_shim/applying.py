@@ -8,17 +8,18 @@ import importlib
 from typing import List, Optional, Protocol, Tuple, cast
 
 from .fixes import fixes_for, patches_for
-from .patching import Context, Recorder
-from .report import WARNING, ShimError, describe, from_signal_handler, log
-from .targets import PyG
+from .pyg_objects import PyG
+from .recording import Recorder
+from .report import WARNING, ShimError, describe, log, pass_on
 
 
 class Implementation(Protocol):
     def check(self, pyg: PyG) -> Optional[str]:
         """Why ``pyg`` does not look as the patch expects; None when it fits."""
 
-    def apply(self, pyg: PyG, recorder: Recorder, context: Context) -> None:
-        """Changes PyG's objects, only through ``recorder``."""
+    def apply(self, pyg: PyG, recorder: Recorder, strict: bool) -> None:
+        """Changes PyG's objects, only through ``recorder``; ``strict`` raises
+        where ``auto`` would only log."""
 
 
 def implementation(name: str) -> Implementation:
@@ -26,7 +27,7 @@ def implementation(name: str) -> Implementation:
     return cast(Implementation, module)
 
 
-def apply_patches(pyg: PyG, release: str, context: Context, applied: List[Recorder]
+def apply_patches(pyg: PyG, release: str, strict: bool, applied: List[Recorder]
                   ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """Applies the patches ``release`` needs, each recorder entering ``applied``
     before its patch changes anything (so that the caller can undo all of them
@@ -46,12 +47,11 @@ def apply_patches(pyg: PyG, release: str, context: Context, applied: List[Record
             recorder = Recorder(patch.name)
             applied.append(recorder)
             try:
-                implementation(patch.name).apply(pyg, recorder, context)
+                implementation(patch.name).apply(pyg, recorder, strict)
             except ShimError:
                 raise
             except Exception as error:
-                if from_signal_handler(error):
-                    raise  # the caller's: apply() takes back what was applied
+                pass_on(error)  # the caller's: apply() takes back what was applied
                 # Never half-applied: what this patch changed goes back.
                 recorder.undo()
                 applied.remove(recorder)
@@ -59,7 +59,7 @@ def apply_patches(pyg: PyG, release: str, context: Context, applied: List[Record
             else:
                 continue
         skipped.append(f"{patch.name}: {reason}")
-        if context.strict:
+        if strict:
             raise ShimError(f"patch {patch.name!r} does not fit this torch_geometric: {reason}")
         log(WARNING, "patch %r skipped: %s; the fixes it carries are not in effect",
             patch.name, reason)

@@ -1,17 +1,8 @@
 """Replacing attributes of PyG's objects so that they can be put back."""
 
-import inspect
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 _MISSING = object()
-
-
-def parameter_names(function: Any) -> Tuple[str, ...]:
-    """The parameter names of ``function``; empty if it is not a function."""
-    try:
-        return tuple(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return ()
 
 
 class Recorder:
@@ -74,7 +65,3 @@ class Recorder:
                     owner.append(value)
             else:
                 setattr(owner, attribute, value)
-
-
-class Context(NamedTuple):
-    strict: bool
