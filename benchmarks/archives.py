@@ -17,12 +17,10 @@ reference; nothing passes or fails on time.
 """
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import textwrap
-from typing import Dict, List
+
+from rounds import one_round, spread
 
 LAYERS = ["GCNConv", "SGConv", "TAGConv", "SAGEConv"]
 
@@ -66,16 +64,6 @@ ONE_ROUND = textwrap.dedent(r"""
 """)
 
 
-def _round(name: str, calls: int) -> Dict[str, float]:
-    result = subprocess.run([sys.executable, "-c", ONE_ROUND, name, str(calls)],
-                            capture_output=True, text=True, check=True)
-    answer: Dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
-
-
-def _spread(ratios: List[float]) -> str:
-    return f"{statistics.median(ratios):.3f} [{min(ratios):.3f}, {max(ratios):.3f}]"
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -85,11 +73,11 @@ def main() -> int:
     print("| layer | repaired | archive / scripted | A/A: scripted / scripted |")
     print("|---|:-:|---:|---:|")
     for name in LAYERS:
-        rounds = [_round(name, args.calls) for _ in range(args.rounds)]
+        rounds = [one_round(ONE_ROUND, name, str(args.calls)) for _ in range(args.rounds)]
         repaired = {r["repaired"] for r in rounds}
         print(f"| {name} | {'yes' if True in repaired else 'no'} "
-              f"| {_spread([r['archive'] / r['reference'] for r in rounds])} "
-              f"| {_spread([r['again'] / r['reference'] for r in rounds])} |", flush=True)
+              f"| {spread([r['archive'] / r['reference'] for r in rounds])} "
+              f"| {spread([r['again'] / r['reference'] for r in rounds])} |", flush=True)
     return 0
 
 

@@ -15,13 +15,12 @@ generator included, again; with the shim a copy is made from the parts.
 """
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import textwrap
-from typing import Dict, List
+from typing import Any, Dict, List
+
+from rounds import one_round, spread
 
 ONE_ROUND = textwrap.dedent(r"""
     import copy, json, pickle, sys, time, warnings
@@ -49,36 +48,25 @@ ONE_ROUND = textwrap.dedent(r"""
 KINDS = ("deepcopy", "pickle")
 
 
-def _round(copies: int, mode: str) -> Dict[str, float]:
-    env = dict(os.environ, PYG_JIT_SHIM=mode)
-    result = subprocess.run([sys.executable, "-c", ONE_ROUND, str(copies)], env=env,
-                            capture_output=True, text=True, check=True)
-    answer: Dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
-
-
-def _spread(ratios: List[float]) -> str:
-    return f"{statistics.median(ratios):.3f} [{min(ratios):.3f}, {max(ratios):.3f}]"
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--copies", type=int, default=200)
     args = parser.parse_args()
-    shim: List[Dict[str, float]] = []
-    alone: List[Dict[str, float]] = []
-    again: List[Dict[str, float]] = []
+    shim: List[Dict[str, Any]] = []
+    alone: List[Dict[str, Any]] = []
+    again: List[Dict[str, Any]] = []
     for index in range(args.rounds):
         order = [(shim, "auto"), (alone, "off"), (again, "off")]
         for into, mode in (order if index % 2 == 0 else order[::-1]):
-            into.append(_round(args.copies, mode))
+            into.append(one_round(ONE_ROUND, str(args.copies), env={"PYG_JIT_SHIM": mode}))
     print("| per copy of a model with a Sequential | shim / PyG alone | A/A: alone / alone |")
     print("|---|---:|---:|")
     for kind in KINDS:
         ratios = [s[kind] / a[kind] for s, a in zip(shim, alone)]
         noise = [b[kind] / a[kind] for b, a in zip(again, alone)]
-        print(f"| `{kind}` | {_spread(ratios)} | {_spread(noise)} |")
+        print(f"| `{kind}` | {spread(ratios)} | {spread(noise)} |")
     alone_ms = statistics.median(a["deepcopy"] for a in alone) * 1e3
     print(f"\nPyG alone: {alone_ms:.2f} ms per deepcopy (median of rounds).")
     return 0

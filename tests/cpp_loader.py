@@ -41,10 +41,17 @@ def _compiler() -> Optional[str]:
 
 
 def tools_missing() -> Optional[str]:
-    """What building the loader lacks (``cmake``, a C++ compiler), or None."""
+    """What building the loader lacks (``cmake``, a C++ compiler, a CPU build of
+    torch), or None."""
+    import torch
+
     missing = [what for what, found in (("cmake", shutil.which("cmake")),
                                         ("a C++ compiler (c++, g++ or clang++)", _compiler()))
                if not found]
+    if torch.version.cuda is not None:
+        # The cmake config of a CUDA build requires the matching CUDA toolkit.
+        missing.append(f"a CPU build of torch (this {torch.__version__} is built for "
+                       f"CUDA {torch.version.cuda}, whose cmake config needs that toolkit)")
     return " and ".join(missing) if missing else None
 
 

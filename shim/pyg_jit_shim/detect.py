@@ -128,9 +128,10 @@ def find_installed(path: Optional[Iterable[str]] = None) -> Installed:
 
 
 def _plain_release(version: str) -> Optional[Tuple[int, ...]]:
+    """The release of a version string of one to three numbers only, or None."""
     parts = version.split(".")
     if 1 <= len(parts) <= 3 and all([part.isdigit() for part in parts]):
-        return tuple(int(part) for part in parts)
+        return leading_release(version)
     return None
 
 

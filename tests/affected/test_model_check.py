@@ -177,7 +177,9 @@ def test_a_sequential_pickled_without_the_shim_is_explained_whole(tmp_path: Path
     training.mkdir()
     run_python("import torch, service_model\n"
                "torch.save(service_model.build_with_sequential(), 'model.pt')\n",
-               env=dict(service.env, PYG_JIT_SHIM="off", TMPDIR=str(training)),
+               # PyG 2.5.0 alone writes its modules under ~/.cache/pyg.
+               env=dict(service.env, PYG_JIT_SHIM="off", TMPDIR=str(training),
+                        HOME=str(training)),
                cwd=service.work)
     service.own = sorted(path.name for path in service.work.iterdir())
     result = service.check("--model", "model.pt")

@@ -22,13 +22,13 @@ from torch import Tensor
 import pyg_jit_shim
 from pyg_jit_shim.cli import conformance
 from tests.cpp_loader import EXTRA, build_loader, conformance_data, run_loader, tools_missing
-from tests.helpers import PYG, REPO, graph
+from tests.helpers import REPO, graph
 
-pytestmark = [pytest.mark.only_on("2.5.2", "2.8.1"), pytest.mark.slow]
+# A repaired release and an untouched one where every case scripts (PyG
+# 2.8.1's own GATConv does not script, with or without the shim).
+pytestmark = [pytest.mark.only_on("2.5.2", "2.6.1"), pytest.mark.slow]
 
 CASES = ("GCNConv", "GATConv", "SAGEConv", "GINConv", "GraphConv")
-# PyG 2.8.1's own GATConv code does not script, with or without the shim.
-SCRIPTS_NOWHERE = {("GATConv", "2.8.1")}
 TYPE_MISMATCH = "Type mismatch"
 
 Saver = Callable[[Any, Path, Dict[str, bytes]], Any]
@@ -80,9 +80,6 @@ def _assert_ok(outcome: Dict[str, Any]) -> None:
 def test_conformance_case_loads_in_cpp(loader: Path, tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.pt"
     result = _case_archive(name, path, _shim_save)
-    if result.status != "scripted" and (name, PYG) in SCRIPTS_NOWHERE:
-        pytest.skip(f"{name} does not script on PyG {PYG} (its own layer code): "
-                    f"{result.status}: {result.detail}")
     assert result.status == "scripted", result
     _assert_ok(run_loader(loader, path))
 
@@ -102,13 +99,7 @@ def test_gat_without_edge_dim_loads_in_cpp(loader: Path, tmp_path: Path) -> None
 
     torch.manual_seed(0)
     path = tmp_path / "GATConv_plain.pt"
-    try:
-        _script_and_save(Typed(), graph(), path)
-    except RuntimeError as exc:
-        if ("GATConv", PYG) not in SCRIPTS_NOWHERE:
-            raise
-        pytest.skip(f"GATConv does not script on PyG {PYG} (its own layer code): "
-                    f"{str(exc).splitlines()[0]}")
+    _script_and_save(Typed(), graph(), path)
     _assert_ok(run_loader(loader, path))
 
 

@@ -4,11 +4,13 @@ session it names exists as typed, and every version it pins is the package's."""
 import ast
 import re
 from importlib import metadata
-from typing import Any, Dict, Set
+from pathlib import Path
+from typing import Any, Dict, Set, Tuple
 
 import pyg_jit_shim
+from pyg_jit_shim.fixes import AFFECTED, FIXES
 from tests.helpers import REPO
-from tests.readme import nox_commands, text
+from tests.readme import PAGES, nox_commands, text
 
 
 def _constants(tree: ast.Module) -> Dict[str, Any]:
@@ -63,3 +65,40 @@ def test_one_version_everywhere() -> None:
     pinned = set(re.findall(r"pyg[-_]jit[-_]shim(?:==|-)(\d+\.\d+\.\d+)", readme)
                  + re.findall(r"@v(\d+\.\d+\.\d+)", readme))
     assert pinned == {version}
+
+
+def _fix_table() -> Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]]:
+    """docs/how-it-works.md's fix table: releases and patches, by fix id."""
+    rows = {}
+    for line in (REPO / "docs" / "how-it-works.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and re.fullmatch(r"`[\w-]+`", cells[0]):
+            releases = tuple(release for release, mark in zip(AFFECTED, cells[2:5]) if mark)
+            patches = tuple(re.findall(r"`([\w-]+)`", cells[5]))
+            rows[cells[0].strip("`")] = (releases, patches)
+    return rows
+
+
+def test_the_docs_fix_table_is_fixes_py() -> None:
+    assert _fix_table() == {fix.id: (fix.releases, fix.patches) for fix in FIXES}
+
+
+def test_every_link_between_the_pages_leads_somewhere() -> None:
+    broken = []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # a URL
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.is_file():
+                broken.append(f"{page.name}: {target}")
+            elif anchor and anchor not in _anchors(linked):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
+
+
+def _anchors(page: Path) -> Set[str]:
+    """GitHub's anchors for the headings of ``page``."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
