@@ -10,7 +10,7 @@ Each round, in a fresh interpreter: ``--calls`` pairs of ``unpatch()`` and
 in one process. Prints the worst call, the median and the 99th percentile of
 each, in milliseconds, and the ratio of the worst calls; nothing passes or
 fails on time. The shim promises that these calls never wait for a
-construction (README, "Concurrency"); before that, one ``unpatch()`` waited
+construction (docs/reliability.md); before that, one ``unpatch()`` waited
 more than 20 s behind two building threads.
 """
 

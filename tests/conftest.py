@@ -15,7 +15,7 @@ collect_ignore = ["untouched"] if IS_AFFECTED else ["affected"]
 
 def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:
     """``@pytest.mark.only_on(release)``: a test of what the repaired releases
-    share (the README's samples, taken on 2.5.2; the command line's own logic)
+    share (the samples in docs/, taken on 2.5.2; the command line's own logic)
     runs on that release alone; CI runs every release. Elsewhere it is
     deselected, as the other directory's tests are."""
     kept, dropped = [], []
